@@ -1,0 +1,9 @@
+# troupe_target_warnings(<target>): our warning set, PRIVATE so it never leaks to users.
+function(troupe_target_warnings target)
+  target_compile_options(${target} PRIVATE
+    $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+      -Wold-style-cast -Wcast-align -Woverloaded-virtual -Wnull-dereference>)
+  if(TROUPE_WERROR)
+    target_compile_options(${target} PRIVATE $<$<CXX_COMPILER_ID:GNU,Clang>:-Werror>)
+  endif()
+endfunction()

@@ -1,0 +1,189 @@
+// actor_base: the base of every local actor, and the `self` that handlers talk through.
+//
+// Class-based actors derive from it and override make_behavior(); function-based actors get a
+// reference to one (`actor_base& self`). Either way the actor's own state is touched only by
+// its handlers and continuations, which the runtime never runs concurrently: no locks needed.
+//
+//   struct counter : troupe::actor_base {
+//     int n = 0;
+//     troupe::behavior make_behavior() override {
+//       return {[this](increment i) { n += i.by; }, [this](get_count) { return n; }};
+//     }
+//   };
+//
+// Lifetime. An actor lives until it calls quit(), its handler throws, its system shuts down, or
+// it is unreferenced: when no strong handle to it is left anywhere (no `actor` handle, no
+// in-flight message it sent, no pending continuation of its own), it processes what its
+// mailbox still holds and quits normally. When it quits, its mailbox closes at once: requests
+// still queued and requests sent later fail with errc::receiver_down (immediately, not at their
+// timeout), plain messages become dead letters.
+//
+// Members of a class-based actor are destroyed when the last reference of any kind (including
+// weak handles) is gone, which may be after the actor quit; the behavior, and with it any state
+// its lambdas captured, is destroyed as soon as the actor quits.
+#pragma once
+
+#include <troupe/abstract_actor.hpp>
+#include <troupe/actor.hpp>
+#include <troupe/detail/envelope.hpp>
+#include <troupe/detail/mailbox.hpp>
+#include <troupe/future.hpp>
+#include <troupe/request.hpp>
+#include <troupe/response_promise.hpp>
+#include <troupe/scheduler.hpp>
+#include <troupe/time.hpp>
+
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <vector>
+
+namespace troupe {
+
+class behavior;
+
+namespace detail {
+class behavior_impl {
+ public:
+  virtual ~behavior_impl() = default;
+  /// Dispatches `e` to the matching handler; false if no handler takes its type.
+  virtual bool invoke(actor_base& self, envelope& e) = 0;
+};
+class system_access;
+}  // namespace detail
+
+/// What an actor does with its other messages while one of its handler coroutines is suspended.
+enum class await_mode : std::uint8_t {
+  /// Keep processing them (default): coroutines interleave with other handlers at co_await
+  /// points, which keeps the actor responsive and cannot deadlock on a cycle of requests.
+  interleave,
+  /// Hold ordinary messages back, in order, until every suspended coroutine has finished;
+  /// continuations, coroutine resumptions and system messages still run. Gives each coroutine
+  /// exclusive use of the actor's state across its co_awaits.
+  sequential,
+};
+
+class actor_base : public abstract_actor, public resumable {
+ public:
+  ~actor_base() override;
+
+  // -- messaging --------------------------------------------------------------------------------
+
+  /// Sends `msg` to `to`, with this actor as the sender. Never blocks.
+  template <class T>
+  void send(const actor& to, T&& msg) {
+    troupe::detail::send_from(to, std::forward<T>(msg), handle());
+  }
+  template <class... Sigs, class T>
+  void send(const typed_actor<Sigs...>& to, T&& msg) {
+    detail::check_accepts<std::remove_cvref_t<T>, Sigs...>();
+    send(to.untyped(), std::forward<T>(msg));
+  }
+
+  /// Sends `msg` as a request; the future completes with the reply of type R, or an error.
+  /// Attach continuations with then() or co_await it: they run on this actor.
+  template <class R, class T>
+  [[nodiscard]] future<R> request(const actor& to, T&& msg, duration timeout) {
+    return detail::make_request<R>(to, std::forward<T>(msg), timeout, handle());
+  }
+  /// Typed request: R is the reply type the interface declares for the message type.
+  template <class... Sigs, class T>
+  [[nodiscard]] auto request(const typed_actor<Sigs...>& to, T&& msg, duration timeout) {
+    using R = detail::reply_of_t<std::remove_cvref_t<T>, Sigs...>;
+    return request<R>(to.untyped(), std::forward<T>(msg), timeout);
+  }
+
+  /// Forwards the request being handled to `to`, which then answers the original requester
+  /// directly (the original sender stays the sender). Return the result from the handler.
+  template <class R = void, class T>
+  delegated<R> delegate(const actor& to, T&& msg) {
+    troupe::detail::reply_handle reply;
+    actor sender;
+    if (current_) {
+      reply = std::move(current_->reply);
+      sender = current_->sender;
+    }
+    troupe::detail::deliver_to(to, troupe::detail::make_message(std::forward<T>(msg), std::move(sender),
+                                                             std::move(reply)));
+    return {};
+  }
+
+  /// Takes over the answer to the request being handled (see response_promise.hpp).
+  template <class R>
+  response_promise<R> make_response_promise() {
+    return response_promise<R>(current_ ? std::move(current_->reply) : troupe::detail::reply_handle());
+  }
+
+  /// A future that completes (successfully) after `d`; `co_await self.delay(d)` in a coroutine.
+  [[nodiscard]] future<void> delay(duration d);
+
+  // -- identity and context ---------------------------------------------------------------------
+
+  /// A strong handle to this actor.
+  actor handle() noexcept { return actor(this); }
+  /// The sender of the message being handled (empty if sent from outside any actor).
+  const actor& current_sender() const noexcept;
+  /// True while handling a request (as opposed to a plain send).
+  bool handling_request() const noexcept { return current_ && static_cast<bool>(current_->reply); }
+
+  // -- behavior and lifecycle --------------------------------------------------------------------
+
+  /// Replaces the behavior for the next messages (the current handler finishes normally).
+  void become(behavior b);
+  /// Quits after the current handler returns: the mailbox closes, queued requests fail with
+  /// errc::receiver_down, the behavior is destroyed.
+  void quit() noexcept;
+  /// True once the actor has quit (or is quitting).
+  bool quitting() const noexcept { return state_ != run_state::running; }
+
+  void set_await_mode(await_mode m) noexcept { await_mode_ = m; }
+  await_mode get_await_mode() const noexcept { return await_mode_; }
+
+  // -- runtime internals (public for the scheduler and the system; not for user code) ----------
+
+  bool enqueue(detail::envelope* e) noexcept final;
+  resume_result resume(std::size_t max_messages) noexcept final;
+  void ref_for_scheduler() noexcept final { weak_ref(); }
+  void unref_for_scheduler() noexcept final { weak_release(); }
+
+ protected:
+  /// Takes the system and id from the spawn in progress: construct actors only through
+  /// actor_system::spawn.
+  actor_base();
+
+  /// The initial behavior; runs once, inside spawn, before the handle is returned.
+  virtual behavior make_behavior();
+
+ private:
+  friend class detail::system_access;
+  friend void detail::task_started(actor_base&) noexcept;
+  friend void detail::task_finished(actor_base&, std::exception_ptr) noexcept;
+
+  enum class run_state : std::uint8_t { running, quitting, dead };
+
+  void on_unreferenced() const noexcept final;
+  void initialize();
+  void dispatch(detail::envelope* e) noexcept;
+  void dispatch_message(detail::envelope& e);
+  void fail_with(std::exception_ptr ex) noexcept;
+  void terminate() noexcept;
+  detail::envelope* next_envelope() noexcept;
+
+  detail::mailbox mailbox_;
+  std::unique_ptr<detail::behavior_impl> behavior_;
+  // Behaviors replaced while a handler (or a coroutine started by one) may still run in them;
+  // destroyed once no handler and no handler coroutine is running.
+  std::vector<std::unique_ptr<detail::behavior_impl>> retired_;
+  detail::envelope* current_ = nullptr;
+  detail::envelope* stash_head_ = nullptr;  // held back in await_mode::sequential
+  detail::envelope* stash_tail_ = nullptr;
+  std::uint32_t active_tasks_ = 0;
+  run_state state_ = run_state::running;
+  await_mode await_mode_ = await_mode::interleave;
+
+  // Intrusive links of the system's registry of live actors (guarded by the registry's lock).
+  actor_base* reg_prev_ = nullptr;
+  actor_base* reg_next_ = nullptr;
+};
+
+}  // namespace troupe

@@ -1,0 +1,156 @@
+// actor_system: owns the workers, the timer thread and every actor spawned in it.
+//
+//   troupe::actor_system sys;                          // or sys{config}
+//   auto a = sys.spawn<my_actor>(ctor_args...);        // class-based: derives from actor_base
+//   auto b = sys.spawn([](troupe::actor_base& self) -> troupe::behavior { ... });
+//   auto c = sys.spawn([](troupe::actor_base& self, int x) -> troupe::behavior { ... }, 42);
+//
+// spawn runs the actor's make_behavior (or the function) on the calling thread, before it
+// returns the handle; a function returning typed_behavior<Sigs...> gives a typed_actor<Sigs...>.
+// The destructor shuts the system down: every actor is told to quit (pending requests fail with
+// errc::receiver_down), the destructor waits until all have quit, then stops the timer thread
+// (pending delays and timeouts fail with errc::cancelled) and joins the workers. Do not
+// destroy a system from one of its own actors.
+//
+// Thread safety: every member function may be called from any thread.
+#pragma once
+
+#include <troupe/actor.hpp>
+#include <troupe/actor_base.hpp>
+#include <troupe/actor_system_config.hpp>
+#include <troupe/behavior.hpp>
+#include <troupe/typed_actor.hpp>
+
+#include <atomic>
+#include <concepts>
+#include <cstddef>
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace spdlog {
+class logger;
+}
+
+namespace troupe {
+
+class scheduler;
+
+namespace detail {
+class timer_queue;
+class actor_registry;
+
+/// Hands the system and actor id to the actor_base constructor of the actor being spawned.
+/// Nests: spawning from inside an actor's constructor works.
+struct spawn_scope {
+  spawn_scope(actor_system& sys, actor_id id) noexcept;
+  ~spawn_scope();
+  spawn_scope(const spawn_scope&) = delete;
+  spawn_scope& operator=(const spawn_scope&) = delete;
+
+ private:
+  actor_system* prev_sys_;
+  actor_id prev_id_;
+};
+
+template <class F, class... Args>
+class function_actor final : public actor_base {
+ public:
+  template <class G, class... A>
+  explicit function_actor(G&& g, A&&... a) : fn_(std::forward<G>(g)), args_(std::forward<A>(a)...) {}
+
+ protected:
+  behavior make_behavior() override {
+    auto b = std::apply([&](auto&... a) { return fn_(static_cast<actor_base&>(*this), std::move(a)...); }, args_);
+    if constexpr (std::is_same_v<decltype(b), behavior>)
+      return b;
+    else
+      return std::move(b).unbox();
+  }
+
+ private:
+  F fn_;
+  std::tuple<Args...> args_;
+};
+
+template <class B>
+struct spawn_result {
+  using type = actor;
+};
+template <class... Sigs>
+struct spawn_result<typed_behavior<Sigs...>> {
+  using type = typed_actor<Sigs...>;
+};
+
+}  // namespace detail
+
+class actor_system {
+ public:
+  explicit actor_system(actor_system_config cfg = {});
+  ~actor_system();
+  actor_system(const actor_system&) = delete;
+  actor_system& operator=(const actor_system&) = delete;
+
+  /// Spawns a class-based actor: `T` derives from actor_base; `args` go to its constructor.
+  template <class T, class... Args>
+    requires std::derived_from<T, actor_base>
+  actor spawn(Args&&... args) {
+    actor_id id = next_id();
+    T* p;
+    {
+      detail::spawn_scope scope(*this, id);
+      p = new T(std::forward<Args>(args)...);
+    }
+    return launch(p);
+  }
+
+  /// Spawns a function-based actor: `f(self, args...)` returns its behavior (or a
+  /// typed_behavior, which makes the result a typed_actor).
+  template <class F, class... Args>
+    requires(!std::derived_from<std::remove_cvref_t<F>, actor_base> &&
+             std::is_invocable_v<std::decay_t<F>&, actor_base&, std::decay_t<Args>&&...>)
+  auto spawn(F&& f, Args&&... args) {
+    using B = std::invoke_result_t<std::decay_t<F>&, actor_base&, std::decay_t<Args>&&...>;
+    using A = detail::function_actor<std::decay_t<F>, std::decay_t<Args>...>;
+    actor_id id = next_id();
+    A* p;
+    {
+      detail::spawn_scope scope(*this, id);
+      p = new A(std::forward<F>(f), std::forward<Args>(args)...);
+    }
+    actor h = launch(p);
+    if constexpr (std::is_same_v<B, behavior>)
+      return h;
+    else
+      return typename detail::spawn_result<B>::type(std::move(h));
+  }
+
+  const actor_system_config& config() const noexcept { return cfg_; }
+  node_id node() const noexcept { return node_; }
+  /// Messages that reached no handler or no live actor so far.
+  std::size_t dead_letters() const noexcept { return dead_letters_.load(std::memory_order_relaxed); }
+  /// Actors spawned and not yet quit.
+  std::size_t running_actors() const noexcept;
+  spdlog::logger& logger() const noexcept { return *logger_; }
+
+  // -- internals (public for the runtime's own parts; not for user code) -----------------------
+  scheduler& sched() noexcept { return *sched_; }
+  detail::timer_queue& timers() noexcept { return *timers_; }
+  detail::actor_registry& registry() noexcept { return *registry_; }
+  void count_dead_letter() noexcept { dead_letters_.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  actor_id next_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }
+  actor launch(actor_base* a);
+
+  actor_system_config cfg_;
+  node_id node_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::unique_ptr<detail::actor_registry> registry_;
+  std::unique_ptr<detail::timer_queue> timers_;
+  std::unique_ptr<scheduler> sched_;
+  std::atomic<actor_id> next_id_{1};
+  std::atomic<std::size_t> dead_letters_{0};
+};
+
+}  // namespace troupe

@@ -1,0 +1,130 @@
+// The envelope: one heap node per message, carrying the payload and its routing data.
+//
+// Envelopes are intrusive list nodes (`next`), so enqueueing allocates nothing beyond the
+// envelope itself: payload and header share one allocation. Ownership passes with the pointer:
+// whoever holds an envelope* must enqueue it, dispatch it, or delete it.
+#pragma once
+
+#include <troupe/actor.hpp>
+#include <troupe/detail/ref_counted.hpp>
+#include <troupe/detail/intrusive_ptr.hpp>
+#include <troupe/detail/unique_function.hpp>
+#include <troupe/error.hpp>
+#include <troupe/type_meta.hpp>
+
+#include <coroutine>
+#include <utility>
+
+namespace troupe::detail {
+
+/// Where a request's reply goes. A future's shared state is one; the net layer adds one that
+/// sends the reply back over the wire. deliver() and fail() may be called from any thread; only
+/// the first completion of a sink counts, later ones are ignored.
+class reply_sink : public ref_counted {
+ public:
+  /// `value` points at an object of type `type`; the sink moves from it.
+  virtual void deliver(const type_meta* type, void* value) = 0;
+  virtual void fail(error e) noexcept = 0;
+};
+
+/// The right to answer one request, held by the request's envelope and then by whoever answers
+/// (the handler's return, a response_promise, a delegated request, a coroutine). Move-only.
+/// If it is destroyed unanswered the requester gets receiver_down, so a request is never left
+/// pending silently.
+class reply_handle {
+ public:
+  reply_handle() noexcept = default;
+  explicit reply_handle(intrusive_ptr<reply_sink> s) noexcept : sink_(std::move(s)) {}
+  reply_handle(reply_handle&&) noexcept = default;
+  reply_handle& operator=(reply_handle&& o) noexcept {
+    if (this != &o) {
+      fail(errc::receiver_down);
+      sink_ = std::move(o.sink_);
+    }
+    return *this;
+  }
+  ~reply_handle() { fail(errc::receiver_down); }
+
+  explicit operator bool() const noexcept { return static_cast<bool>(sink_); }
+
+  template <class T>
+  void deliver(T&& value) {
+    if (auto s = std::move(sink_)) {
+      std::remove_cvref_t<T> v(std::forward<T>(value));
+      s->deliver(type_id<T>(), &v);
+    }
+  }
+  void fail(error e) noexcept {
+    if (auto s = std::move(sink_)) s->fail(std::move(e));
+  }
+
+ private:
+  intrusive_ptr<reply_sink> sink_;
+};
+
+enum class envelope_kind : std::uint8_t {
+  message,       // a user message (send or request)
+  continuation,  // a future continuation to run on the actor
+  resume,        // a suspended coroutine to resume on the actor
+  unreferenced,  // the last strong handle went away
+  shutdown,      // the actor system is shutting down: quit now
+};
+
+struct envelope {
+  envelope* next = nullptr;
+  const type_meta* type = nullptr;  // payload type, for message envelopes
+  actor sender;                     // may be empty (sent from outside any actor)
+  reply_handle reply;               // set for requests
+  envelope_kind kind = envelope_kind::message;
+
+  envelope() noexcept = default;
+  explicit envelope(envelope_kind k) noexcept : kind(k) {}
+  envelope(const envelope&) = delete;
+  envelope& operator=(const envelope&) = delete;
+  virtual ~envelope() = default;
+};
+
+template <class T>
+struct message_envelope final : envelope {
+  template <class... Args>
+  explicit message_envelope(Args&&... args) : value(std::forward<Args>(args)...) {
+    type = type_id<T>();
+  }
+  T value;
+};
+
+/// Creates a message envelope for `msg` (decayed).
+template <class T>
+envelope* make_message(T&& msg, actor sender = {}, reply_handle reply = {}) {
+  auto* e = new message_envelope<std::remove_cvref_t<T>>(std::forward<T>(msg));
+  e->sender = std::move(sender);
+  e->reply = std::move(reply);
+  return e;
+}
+
+/// Runs a continuation on the actor; dropped unrun if the actor is gone.
+struct continuation_envelope final : envelope {
+  template <class F>
+  explicit continuation_envelope(F&& f) : envelope(envelope_kind::continuation), fn(std::forward<F>(f)) {}
+  unique_function<void()> fn;
+};
+
+/// Resumes a coroutine on the actor. If the actor is gone the envelope is destroyed unrun, and
+/// destroys the coroutine chain instead (`abandon`, the root frame), which fails the chain's
+/// own pending reply with receiver_down.
+struct resume_envelope final : envelope {
+  resume_envelope(std::coroutine_handle<> h, std::coroutine_handle<> root) noexcept
+      : envelope(envelope_kind::resume), handle(h), abandon(root) {}
+  ~resume_envelope() override {
+    if (abandon) abandon.destroy();
+  }
+  /// Resumes the coroutine; the envelope no longer owns the frame.
+  void run() {
+    abandon = {};
+    std::exchange(handle, {}).resume();
+  }
+  std::coroutine_handle<> handle;
+  std::coroutine_handle<> abandon;
+};
+
+}  // namespace troupe::detail

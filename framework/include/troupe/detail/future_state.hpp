@@ -1,0 +1,171 @@
+// future_state<T>: the shared state behind a future and the sink of a request's reply.
+//
+// Concurrency contract. Three parties touch a state, each possibly on its own thread:
+//   * completers: the replying actor (deliver), the timer (timeout), a dropped reply_handle
+//     (receiver_down). The first to win claim() writes the result; the others are ignored.
+//   * one consumer: whoever holds the future, attaching one continuation (then, co_await,
+//     when_all...) or blocking in get().
+//   * the timer queue, while a timeout is armed.
+// The protocol is a single atomic flag word. A completer sets CLAIMED (exclusive right to write
+// the result), writes it, then sets READY with release; a consumer stores its continuation, then
+// sets HAS_CONTINUATION. Whichever of the two read-modify-writes comes second sees the other's
+// bit and runs the continuation, so it runs exactly once, after the result is visible (acq_rel
+// on both sides). A blocked get() sets HAS_WAITER and sleeps in a parking-lot bucket; the
+// completer wakes the bucket only when that bit is set, so completion costs no syscall when
+// nobody blocks.
+#pragma once
+
+#include <troupe/detail/envelope.hpp>
+#include <troupe/detail/timer.hpp>
+#include <troupe/detail/unique_function.hpp>
+#include <troupe/result.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace troupe::detail {
+
+template <class T>
+using value_or_unit_t = std::conditional_t<std::is_void_v<T>, unit, T>;
+
+/// Waits (not in an actor) until `ready()` or the deadline; returns ready().
+class future_state_base;
+bool park_until_ready(future_state_base& st, const time_point* deadline) noexcept;
+void unpark_waiters(future_state_base& st) noexcept;
+std::string type_mismatch_detail(const type_meta* expected, const type_meta* got);
+
+class future_state_base : public reply_sink, public timer_node {
+ public:
+  future_state_base() noexcept : timer_node(this) {}
+
+  bool ready() const noexcept { return flags_.load(std::memory_order_acquire) & ready_bit; }
+
+  void fail(error e) noexcept final {
+    if (!claim()) return;
+    error_.emplace(std::move(e));
+    publish();
+  }
+
+  /// Runs `f` once the result is ready: right now on this thread if it already is, otherwise
+  /// on the completing thread. Only one continuation per state.
+  template <class F>
+  void attach(F&& f) {
+    cont_ = unique_function<void()>(std::forward<F>(f));
+    if (flags_.fetch_or(continuation_bit, std::memory_order_acq_rel) & ready_bit) {
+      auto c = std::move(cont_);
+      c();
+    }
+  }
+
+  /// Fails the state with errc::timeout after `after` unless completed before.
+  void arm_timeout(actor_system& sys, duration after) {
+    if (after != infinite) arm_timer(sys, *this, after);
+  }
+
+  /// Blocks the calling (non-actor) thread until ready or the deadline passes.
+  bool wait(const time_point* deadline) noexcept {
+    if (ready()) return true;
+    flags_.fetch_or(waiter_bit, std::memory_order_acq_rel);
+    return park_until_ready(*this, deadline);
+  }
+
+ protected:
+  static constexpr std::uint8_t claimed_bit = 1, ready_bit = 2, continuation_bit = 4, waiter_bit = 8;
+
+  bool claim() noexcept {
+    return !(flags_.fetch_or(claimed_bit, std::memory_order_acquire) & claimed_bit);
+  }
+  void publish() noexcept {
+    if (armed()) cancel_timer(*this);
+    auto prev = flags_.fetch_or(ready_bit, std::memory_order_acq_rel);
+    if (prev & waiter_bit) unpark_waiters(*this);
+    if (prev & continuation_bit) {
+      auto c = std::move(cont_);
+      c();
+    }
+  }
+
+  void on_timer(bool cancelled) noexcept override {
+    fail(cancelled ? errc::cancelled : errc::timeout);
+  }
+
+  std::optional<error> error_;
+
+ private:
+  std::atomic<std::uint8_t> flags_{0};
+  unique_function<void()> cont_;
+};
+
+template <class T>
+class future_state final : public future_state_base {
+ public:
+  using value_type = value_or_unit_t<T>;
+
+  void deliver(const type_meta* type, void* value) override {
+    if (type != type_id<value_type>()) {
+      if constexpr (std::is_void_v<T>) {
+        // A request whose caller wants no value accepts any reply as an acknowledgement.
+        set_value(unit{});
+        return;
+      } else {
+        fail(error(errc::type_mismatch, type_mismatch_detail(type_id<value_type>(), type)));
+        return;
+      }
+    }
+    set_value(std::move(*static_cast<value_type*>(value)));
+  }
+
+  template <class... Args>
+  void set_value(Args&&... args) {
+    if (!claim()) return;
+    value_.emplace(std::forward<Args>(args)...);
+    publish();
+  }
+
+  /// Completes with success (not errc::timeout) when the armed timer fires: a delay.
+  void arm_delay(actor_system& sys, duration after)
+    requires std::is_void_v<T>
+  {
+    is_delay_ = true;
+    arm_timer(sys, *this, after);
+  }
+
+  /// Moves the result out; valid once, after ready().
+  result<T> take() {
+    if (error_) return std::move(*error_);
+    if constexpr (std::is_void_v<T>) {
+      return {};
+    } else {
+      return result<T>(std::in_place, std::move(*value_));
+    }
+  }
+
+ private:
+  void on_timer(bool cancelled) noexcept override;
+
+  std::optional<value_type> value_;
+  bool is_delay_ = false;
+};
+
+template <class T>
+void future_state<T>::on_timer(bool cancelled) noexcept {
+  if constexpr (std::is_void_v<T>) {
+    if (is_delay_ && !cancelled) {
+      set_value(unit{});
+      return;
+    }
+  }
+  future_state_base::on_timer(cancelled);
+}
+
+template <class T>
+using state_ptr = intrusive_ptr<future_state<T>>;
+
+template <class T>
+state_ptr<T> make_state() {
+  return make_intrusive<future_state<T>>();
+}
+
+}  // namespace troupe::detail

@@ -1,0 +1,51 @@
+// The part of a task coroutine's promise that awaiters outside task.hpp need to see: which
+// frame to destroy if a suspended chain of coroutines is abandoned (its actor died).
+#pragma once
+
+#include <troupe/detail/envelope.hpp>
+
+#include <coroutine>
+#include <exception>
+
+namespace troupe {
+class actor_base;
+}
+
+namespace troupe::detail {
+
+/// Book-keeping of a handler coroutine started by the runtime (defined in actor_base.cpp).
+void task_started(actor_base& self) noexcept;
+void task_finished(actor_base& self, std::exception_ptr ex) noexcept;
+void task_frame_ref(actor_base& self) noexcept;
+void task_frame_unref(actor_base& self) noexcept;
+
+struct task_promise_base {
+  std::coroutine_handle<> continuation;  // the awaiting parent coroutine, if any
+  std::coroutine_handle<> root;          // the outermost frame, destroyed if the chain is abandoned
+  std::exception_ptr exception;
+  // Set when the runtime runs the task as a handler:
+  actor_base* self = nullptr;
+  reply_handle reply;
+  bool detached = false;
+
+  task_promise_base() = default;
+  task_promise_base(const task_promise_base&) = delete;
+  ~task_promise_base() {
+    if (detached && self) task_frame_unref(*self);
+  }
+  std::suspend_always initial_suspend() noexcept { return {}; }
+  void unhandled_exception() noexcept { exception = std::current_exception(); }
+};
+
+
+/// The frame to destroy instead of resuming `h` when its actor is gone: the root of its chain
+/// of task coroutines (which owns the rest), or `h` itself for other coroutine types.
+template <class P>
+std::coroutine_handle<> frame_to_destroy(std::coroutine_handle<P> h) noexcept {
+  if constexpr (std::is_base_of_v<task_promise_base, P>) {
+    if (h.promise().root) return h.promise().root;
+  }
+  return h;
+}
+
+}  // namespace troupe::detail

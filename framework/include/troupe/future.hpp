@@ -1,0 +1,257 @@
+// future<T>: the eventual result of a request (or of anything asynchronous in troupe).
+//
+// A future completes exactly once, with a value or a troupe::error; it never stays pending
+// silently (requests time out, fail when their receiver dies, or fail at shutdown). It has one
+// consumer, chosen once:
+//   * `get()` / `get(timeout)` block the calling thread. Only for threads that are not actors:
+//     inside an actor get() would stall a worker, so it returns errc::blocking_in_actor at once
+//     (and logs the bug) instead of blocking.
+//   * `then(f)` attaches a continuation and returns the future of its result.
+//   * `co_await` inside a coroutine handler (task<R>) suspends without blocking a worker.
+//   * when_all / when_any (when.hpp) combine several futures.
+// Where continuations run: if attached inside an actor (a handler, a continuation or a
+// coroutine), they run on that actor, as a message would, never concurrently with its
+// handlers; the actor's state needs no lock. If attached elsewhere, they run on the thread
+// that completes the future: keep them short and non-blocking.
+#pragma once
+
+#include <troupe/detail/future_state.hpp>
+#include <troupe/detail/task_promise_base.hpp>
+#include <troupe/result.hpp>
+#include <troupe/time.hpp>
+
+#include <coroutine>
+#include <exception>
+#include <type_traits>
+#include <utility>
+
+namespace troupe {
+
+class actor_base;
+template <class T>
+class future;
+
+namespace detail {
+
+/// The actor whose handler or continuation this thread is running, or null.
+actor_base* current_actor() noexcept;
+/// A strong handle to `self` (which is running on this thread).
+actor handle_of(actor_base* self) noexcept;
+/// Runs `fn` on `target` as a continuation; drops it if the actor is gone.
+void post_continuation(const actor& target, unique_function<void()> fn);
+/// Resumes `h` on `target`; destroys the frame if the actor is gone.
+void post_resume(const actor& target, std::coroutine_handle<> h, std::coroutine_handle<> root);
+/// Runs an inline continuation with no current actor set (so that futures it touches do not
+/// route to the actor that happens to be completing it); logs and swallows exceptions.
+void run_detached(unique_function<void()>& fn) noexcept;
+/// Logs a future::get() called inside an actor.
+void report_blocking_get() noexcept;
+
+/// Runs `work` when `st` is ready: on the current actor if there is one, else inline.
+template <class Work>
+void route_continuation(future_state_base& st, Work&& work) {
+  if (actor_base* self = current_actor()) {
+    st.attach([target = handle_of(self), w = unique_function<void()>(std::forward<Work>(work))]() mutable {
+      post_continuation(target, std::move(w));
+    });
+  } else {
+    st.attach([w = unique_function<void()>(std::forward<Work>(work))]() mutable { run_detached(w); });
+  }
+}
+
+template <class T>
+struct is_future : std::false_type {};
+template <class T>
+struct is_future<future<T>> : std::true_type {};
+
+template <class F, class T>
+constexpr bool takes_result = std::is_invocable_v<F, result<T>>;
+
+template <class F, class T>
+auto invoke_with_value(F& f, result<T>&& r) {
+  if constexpr (takes_result<F, T>) {
+    return f(std::move(r));
+  } else if constexpr (std::is_void_v<T>) {
+    return f();
+  } else {
+    return f(std::move(*r));
+  }
+}
+
+template <class F, class T>
+using then_return_t = decltype(invoke_with_value(std::declval<F&>(), std::declval<result<T>&&>()));
+
+/// The value type of the future that then() returns for a callback returning R.
+template <class R>
+struct then_value {
+  using type = R;
+};
+template <class U>
+struct then_value<result<U>> {
+  using type = U;
+};
+template <class U>
+struct then_value<future<U>> {
+  using type = U;
+};
+
+/// Completes `out` with what `r` holds (a value, or an error).
+template <class T>
+void complete_from(future_state<T>& out, result<T>&& r) {
+  if (!r) {
+    out.fail(r.error());
+  } else if constexpr (std::is_void_v<T>) {
+    out.set_value(unit{});
+  } else {
+    out.set_value(std::move(*r));
+  }
+}
+
+
+template <class T>
+struct future_awaiter {
+  state_ptr<T> st;
+  bool await_ready() const noexcept { return !st || st->ready(); }
+  template <class P>
+  void await_suspend(std::coroutine_handle<P> h) {
+    if (actor_base* self = current_actor()) {
+      st->attach([target = handle_of(self), h = std::coroutine_handle<>(h), root = frame_to_destroy(h)] {
+        post_resume(target, h, root);
+      });
+    } else {
+      st->attach([h] { h.resume(); });
+    }
+  }
+  result<T> await_resume() {
+    if (!st) return result<T>(error(errc::receiver_down, "invalid (empty or consumed) future"));
+    return st->take();
+  }
+};
+
+}  // namespace detail
+
+template <class T>
+class [[nodiscard]] future {
+ public:
+  using value_type = T;
+
+  future() noexcept = default;
+  explicit future(detail::state_ptr<T> st) noexcept : st_(std::move(st)) {}
+  future(future&&) noexcept = default;
+  future& operator=(future&&) noexcept = default;
+  future(const future&) = delete;
+  future& operator=(const future&) = delete;
+
+  /// False for a default-constructed or already consumed future.
+  bool valid() const noexcept { return static_cast<bool>(st_); }
+  /// True once the result is there (get() would not block).
+  bool ready() const noexcept { return st_ && st_->ready(); }
+
+  /// Blocks until the result is there and returns it; consumes the future. Outside actors only.
+  result<T> get() {
+    if (auto e = precheck()) return std::move(*e);
+    st_->wait(nullptr);
+    return std::exchange(st_, {})->take();
+  }
+
+  /// Blocks at most `timeout`. On errc::timeout the future stays valid (and the request keeps
+  /// going): call get() again, or drop it. Outside actors only.
+  result<T> get(duration timeout) {
+    if (auto e = precheck()) return std::move(*e);
+    time_point deadline = timeout == infinite ? time_point::max() : clock::now() + timeout;
+    if (!st_->wait(&deadline)) return errc::timeout;
+    return std::exchange(st_, {})->take();
+  }
+
+  /// Attaches `f`, called with the result<T> (or, if `f` takes a T, only on success: an error
+  /// skips it and passes through). Returns the future of what `f` returns; a returned result<U>
+  /// or future<U> is flattened into future<U>. If `f` throws, the returned future fails with
+  /// errc::handler_exception (and, on an actor, the actor terminates as if a handler threw).
+  template <class F>
+  auto then(F f) && {
+    using R = detail::then_return_t<F, T>;
+    using U = typename detail::then_value<R>::type;
+    auto next = detail::make_state<U>();
+    auto src = std::exchange(st_, {});
+    auto& src_ref = *src;
+    detail::route_continuation(src_ref, [src = std::move(src), next, f = std::move(f)]() mutable {
+      result<T> r = src->take();
+      if constexpr (!detail::takes_result<F, T>) {
+        if (!r) {
+          next->fail(r.error());
+          return;
+        }
+      }
+      try {
+        if constexpr (std::is_void_v<R>) {
+          detail::invoke_with_value(f, std::move(r));
+          next->set_value(unit{});
+        } else if constexpr (is_result<R>::value) {
+          detail::complete_from(*next, detail::invoke_with_value(f, std::move(r)));
+        } else if constexpr (detail::is_future<R>::value) {
+          R inner = detail::invoke_with_value(f, std::move(r));
+          std::move(inner).forward_to(next);
+        } else {
+          next->set_value(detail::invoke_with_value(f, std::move(r)));
+        }
+      } catch (const std::exception& ex) {
+        next->fail(error(errc::handler_exception, ex.what()));
+        throw;
+      } catch (...) {
+        next->fail(error(errc::handler_exception, "unknown exception"));
+        throw;
+      }
+    });
+    return future<U>(std::move(next));
+  }
+
+  /// co_await yields result<T>; on an actor the coroutine resumes on that actor.
+  detail::future_awaiter<T> operator co_await() && noexcept { return {std::exchange(st_, {})}; }
+
+  /// Completes `out` with this future's result, on whichever thread completes this one.
+  template <class U>
+  void forward_to(detail::state_ptr<U> out) && {
+    auto src = std::exchange(st_, {});
+    auto& src_ref = *src;
+    src_ref.attach([src = std::move(src), out = std::move(out)]() mutable {
+      detail::complete_from(*out, src->take());
+    });
+  }
+
+  /// The shared state, for combinators (when_all, when_any). Consumes the future.
+  detail::state_ptr<T> release_state() && noexcept { return std::exchange(st_, {}); }
+
+ private:
+  std::optional<result<T>> precheck() {
+    if (!st_) return result<T>(error(errc::receiver_down, "invalid (empty or consumed) future"));
+    if (detail::current_actor()) {
+      detail::report_blocking_get();
+      return result<T>(errc::blocking_in_actor);
+    }
+    return std::nullopt;
+  }
+
+  detail::state_ptr<T> st_;
+};
+
+/// A future that is already complete with `value`.
+template <class T>
+future<std::remove_cvref_t<T>> make_ready_future(T&& value) {
+  auto st = detail::make_state<std::remove_cvref_t<T>>();
+  st->set_value(std::forward<T>(value));
+  return future<std::remove_cvref_t<T>>(std::move(st));
+}
+inline future<void> make_ready_future() {
+  auto st = detail::make_state<void>();
+  st->set_value(unit{});
+  return future<void>(std::move(st));
+}
+/// A future that is already failed with `e`.
+template <class T>
+future<T> make_error_future(error e) {
+  auto st = detail::make_state<T>();
+  st->fail(std::move(e));
+  return future<T>(std::move(st));
+}
+
+}  // namespace troupe

@@ -1,0 +1,84 @@
+// send and request from outside actors (and the shared machinery actors use too).
+//
+//   troupe::send(target, msg);                            // fire and forget, never blocks
+//   troupe::future<R> f = troupe::request<R>(target, msg, timeout);
+//   troupe::result<R> r = f.get();                        // block this (non-actor) thread
+//
+// Inside an actor use self.send / self.request instead, so that the receiver sees the actor as
+// the sender. A request to an empty handle or a dead actor fails at once with
+// errc::receiver_down; one that is not answered in time fails with errc::timeout (pass
+// troupe::infinite for none); one whose reply has another type than R fails with
+// errc::type_mismatch. Messages are moved (or copied) into one heap envelope; any movable type
+// is a message.
+#pragma once
+
+#include <troupe/abstract_actor.hpp>
+#include <troupe/actor.hpp>
+#include <troupe/detail/envelope.hpp>
+#include <troupe/future.hpp>
+#include <troupe/time.hpp>
+#include <troupe/typed_actor.hpp>
+
+#include <type_traits>
+#include <utility>
+
+namespace troupe {
+
+namespace detail {
+
+/// Counts and logs a message sent to an empty handle (defined in actor_system.cpp).
+void dead_letter_to_nobody(envelope* e) noexcept;
+
+/// Hands `e` to `to` (or bounces it when `to` is empty).
+inline void deliver_to(const actor& to, envelope* e) noexcept {
+  if (to)
+    to->enqueue(e);
+  else
+    dead_letter_to_nobody(e);
+}
+
+template <class T>
+void send_from(const actor& to, T&& msg, actor sender) {
+  static_assert(std::is_move_constructible_v<std::remove_cvref_t<T>>, "messages must be movable");
+  deliver_to(to, make_message(std::forward<T>(msg), std::move(sender)));
+}
+
+template <class R, class T>
+future<R> make_request(const actor& to, T&& msg, duration timeout, actor sender) {
+  static_assert(std::is_move_constructible_v<std::remove_cvref_t<T>>, "messages must be movable");
+  auto st = make_state<R>();
+  if (!to) {
+    st->fail(error(errc::receiver_down, "request to an empty actor handle"));
+    return future<R>(std::move(st));
+  }
+  st->arm_timeout(to->system(), timeout);
+  to->enqueue(make_message(std::forward<T>(msg), std::move(sender), reply_handle(st)));
+  return future<R>(std::move(st));
+}
+
+}  // namespace detail
+
+/// Sends `msg` to `to` with no sender.
+template <class T>
+void send(const actor& to, T&& msg) {
+  detail::send_from(to, std::forward<T>(msg), actor());
+}
+template <class... Sigs, class T>
+void send(const typed_actor<Sigs...>& to, T&& msg) {
+  detail::check_accepts<std::remove_cvref_t<T>, Sigs...>();
+  send(to.untyped(), std::forward<T>(msg));
+}
+
+/// Requests a reply of type R to `msg` from `to`.
+template <class R, class T>
+[[nodiscard]] future<R> request(const actor& to, T&& msg, duration timeout) {
+  return detail::make_request<R>(to, std::forward<T>(msg), timeout, actor());
+}
+/// Typed request: R comes from the interface.
+template <class... Sigs, class T>
+[[nodiscard]] auto request(const typed_actor<Sigs...>& to, T&& msg, duration timeout) {
+  using R = detail::reply_of_t<std::remove_cvref_t<T>, Sigs...>;
+  return detail::make_request<R>(to.untyped(), std::forward<T>(msg), timeout, actor());
+}
+
+}  // namespace troupe

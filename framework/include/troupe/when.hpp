@@ -1,0 +1,186 @@
+// when_all / when_any: combine futures, possibly of different types.
+//
+//   when_all(f1, f2, ...)     -> future<std::tuple<T1, T2, ...>>   (void becomes troupe::unit)
+//   when_all(vector<future<T>>) -> future<std::vector<T>>         (in the input's order)
+//   when_any(f1, f2, ...)     -> future<std::variant<T1, T2, ...>> (index() tells which one)
+//   when_any(vector<future<T>>) -> future<std::pair<std::size_t, T>>
+//
+// when_all fails as soon as any input fails, with that input's error; it does not wait for the
+// others (their results are dropped). when_any completes with the first input that succeeds;
+// it fails only when every input has failed, with the last error. An empty vector gives a ready
+// future (when_all: an empty vector; when_any: errc::cancelled).
+//
+// Internally the inputs complete on whatever thread completes them; only the combined future's
+// continuation is routed (to the actor that attaches it, as for any future).
+#pragma once
+
+#include <troupe/future.hpp>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <tuple>
+#include <variant>
+#include <vector>
+
+namespace troupe {
+
+namespace detail {
+
+template <class T>
+using slot_t = value_or_unit_t<T>;
+
+template <class... Ts>
+struct when_all_state {
+  explicit when_all_state(state_ptr<std::tuple<slot_t<Ts>...>> o) : out(std::move(o)) {}
+  std::atomic<std::size_t> remaining{sizeof...(Ts)};
+  std::tuple<std::optional<slot_t<Ts>>...> values;
+  state_ptr<std::tuple<slot_t<Ts>...>> out;
+
+  template <std::size_t I, class T>
+  void on_result(result<T>&& r) {
+    if (!r) {
+      out->fail(r.error());  // first failure wins; later completions are ignored by the state
+    } else {
+      if constexpr (std::is_void_v<T>) {
+        std::get<I>(values).emplace();
+      } else {
+        std::get<I>(values).emplace(std::move(*r));
+      }
+    }
+    // acq_rel: the last decrementer sees every slot written by the others.
+    if (remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 && !out->ready()) {
+      std::apply([&](auto&... v) { out->set_value(std::move(*v)...); }, values);
+    }
+  }
+};
+
+}  // namespace detail
+
+template <class... Ts>
+future<std::tuple<detail::slot_t<Ts>...>> when_all(future<Ts>... fs) {
+  auto out = detail::make_state<std::tuple<detail::slot_t<Ts>...>>();
+  auto shared = std::make_shared<detail::when_all_state<Ts...>>(out);
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          auto st = std::move(fs).release_state();
+          auto& ref = *st;
+          ref.attach([st = std::move(st), shared]() mutable {
+            shared->template on_result<I>(st->take());
+          });
+        }(),
+        ...);
+  }(std::index_sequence_for<Ts...>{});
+  return future<std::tuple<detail::slot_t<Ts>...>>(std::move(out));
+}
+
+template <class T>
+future<std::vector<detail::slot_t<T>>> when_all(std::vector<future<T>> fs) {
+  using V = detail::slot_t<T>;
+  auto out = detail::make_state<std::vector<V>>();
+  if (fs.empty()) {
+    out->set_value();
+    return future<std::vector<V>>(std::move(out));
+  }
+  struct shared_state {
+    std::atomic<std::size_t> remaining;
+    std::vector<std::optional<V>> values;
+    detail::state_ptr<std::vector<V>> out;
+  };
+  auto shared = std::make_shared<shared_state>();
+  shared->remaining.store(fs.size(), std::memory_order_relaxed);
+  shared->values.resize(fs.size());
+  shared->out = out;
+  for (std::size_t i = 0; i < fs.size(); ++i) {
+    auto st = std::move(fs[i]).release_state();
+    auto& ref = *st;
+    ref.attach([st = std::move(st), shared, i]() mutable {
+      result<T> r = st->take();
+      if (!r) {
+        shared->out->fail(r.error());
+      } else if constexpr (std::is_void_v<T>) {
+        shared->values[i].emplace();
+      } else {
+        shared->values[i].emplace(std::move(*r));
+      }
+      if (shared->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 && !shared->out->ready()) {
+        std::vector<V> all;
+        all.reserve(shared->values.size());
+        for (auto& v : shared->values) all.push_back(std::move(*v));
+        shared->out->set_value(std::move(all));
+      }
+    });
+  }
+  return future<std::vector<V>>(std::move(out));
+}
+
+template <class... Ts>
+future<std::variant<detail::slot_t<Ts>...>> when_any(future<Ts>... fs) {
+  using V = std::variant<detail::slot_t<Ts>...>;
+  auto out = detail::make_state<V>();
+  struct shared_state {
+    std::atomic<std::size_t> failures{0};
+    detail::state_ptr<V> out;
+  };
+  auto shared = std::make_shared<shared_state>();
+  shared->out = out;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          auto st = std::move(fs).release_state();
+          auto& ref = *st;
+          ref.attach([st = std::move(st), shared]() mutable {
+            auto r = st->take();
+            if (r) {
+              if constexpr (std::is_void_v<std::tuple_element_t<I, std::tuple<Ts...>>>) {
+                shared->out->set_value(std::in_place_index<I>);
+              } else {
+                shared->out->set_value(std::in_place_index<I>, std::move(*r));
+              }
+            } else if (shared->failures.fetch_add(1, std::memory_order_acq_rel) + 1 == sizeof...(Ts)) {
+              shared->out->fail(r.error());
+            }
+          });
+        }(),
+        ...);
+  }(std::index_sequence_for<Ts...>{});
+  return future<V>(std::move(out));
+}
+
+template <class T>
+future<std::pair<std::size_t, detail::slot_t<T>>> when_any(std::vector<future<T>> fs) {
+  using P = std::pair<std::size_t, detail::slot_t<T>>;
+  auto out = detail::make_state<P>();
+  if (fs.empty()) {
+    out->fail(error(errc::cancelled, "when_any of no futures"));
+    return future<P>(std::move(out));
+  }
+  struct shared_state {
+    std::atomic<std::size_t> failures{0};
+    std::size_t total = 0;
+    detail::state_ptr<P> out;
+  };
+  auto shared = std::make_shared<shared_state>();
+  shared->total = fs.size();
+  shared->out = out;
+  for (std::size_t i = 0; i < fs.size(); ++i) {
+    auto st = std::move(fs[i]).release_state();
+    auto& ref = *st;
+    ref.attach([st = std::move(st), shared, i]() mutable {
+      auto r = st->take();
+      if (r) {
+        if constexpr (std::is_void_v<T>) {
+          shared->out->set_value(i, unit{});
+        } else {
+          shared->out->set_value(i, std::move(*r));
+        }
+      } else if (shared->failures.fetch_add(1, std::memory_order_acq_rel) + 1 == shared->total) {
+        shared->out->fail(r.error());
+      }
+    });
+  }
+  return future<P>(std::move(out));
+}
+
+}  // namespace troupe

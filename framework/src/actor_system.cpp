@@ -1,0 +1,66 @@
+#include <troupe/actor_system.hpp>
+
+#include "actor_registry.hpp"
+#include "system_access.hpp"
+#include "timer_queue.hpp"
+#include "work_stealing_scheduler.hpp"
+
+#include <spdlog/logger.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+namespace troupe {
+namespace {
+
+node_id make_node_id() {
+  static std::atomic<std::uint64_t> counter{0};
+  std::random_device rd;
+  std::uint64_t v = (std::uint64_t{rd()} << 32) ^ rd();
+  v ^= static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  v ^= counter.fetch_add(0x9e3779b97f4a7c15ULL, std::memory_order_relaxed);
+  return node_id{v == 0 ? 1 : v};
+}
+
+}  // namespace
+
+actor_system::actor_system(actor_system_config cfg)
+    : cfg_(std::move(cfg)),
+      node_(make_node_id()),
+      logger_(std::make_shared<spdlog::logger>("troupe",
+                                               std::make_shared<spdlog::sinks::stderr_color_sink_mt>())),
+      registry_(std::make_unique<detail::actor_registry>()),
+      timers_(std::make_unique<detail::timer_queue>(*this)) {
+  logger_->set_level(cfg_.log_level);
+  if (cfg_.worker_count == 0) cfg_.worker_count = std::max(1u, std::thread::hardware_concurrency());
+  if (cfg_.scheduler_factory)
+    sched_ = cfg_.scheduler_factory(*this);
+  else
+    sched_ = std::make_unique<detail::work_stealing_scheduler>(cfg_.worker_count,
+                                                               cfg_.messages_per_activation);
+  timers_->start();
+  sched_->start();
+}
+
+actor_system::~actor_system() {
+  // 1. Every actor quits (requests still queued fail with receiver_down); wait for all.
+  registry_->shutdown_all();
+  // 2. Pending timeouts and delays complete with errc::cancelled.
+  timers_->stop();
+  // 3. Workers drain what is left (dead actors only) and exit.
+  sched_->stop();
+}
+
+std::size_t actor_system::running_actors() const noexcept { return registry_->size(); }
+
+actor actor_system::launch(actor_base* a) {
+  actor h = actor::adopt(a);  // the strong reference the actor was born with
+  const bool accepted = registry_->add(*a);
+  detail::system_access::initialize(*a);
+  if (!accepted) a->enqueue(new detail::envelope(detail::envelope_kind::shutdown));
+  return h;
+}
+
+}  // namespace troupe

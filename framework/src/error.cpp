@@ -1,0 +1,31 @@
+#include <troupe/error.hpp>
+
+namespace troupe {
+
+std::string_view to_string(errc code) noexcept {
+  switch (code) {
+    case errc::timeout: return "timeout";
+    case errc::receiver_down: return "receiver_down";
+    case errc::unhandled_message: return "unhandled_message";
+    case errc::mailbox_full: return "mailbox_full";
+    case errc::disconnected: return "disconnected";
+    case errc::handler_exception: return "handler_exception";
+    case errc::broken_promise: return "broken_promise";
+    case errc::type_mismatch: return "type_mismatch";
+    case errc::blocking_in_actor: return "blocking_in_actor";
+    case errc::cancelled: return "cancelled";
+    case errc::user: return "user";
+  }
+  return "unknown";
+}
+
+std::string error::message() const {
+  std::string s(to_string(code_));
+  if (detail_ && !detail_->empty()) {
+    s += ": ";
+    s += *detail_;
+  }
+  return s;
+}
+
+}  // namespace troupe
