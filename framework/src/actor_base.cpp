@@ -100,6 +100,10 @@ void dead_letter_to_nobody(envelope* e) noexcept {
   delete e;  // a request's reply handle fails with receiver_down as the envelope goes
 }
 
+bool has_terminated(const abstract_actor* a) noexcept {
+  return static_cast<const actor_base*>(a)->terminated();
+}
+
 void task_started(actor_base& self) noexcept { ++self.active_tasks_; }
 
 void task_finished(actor_base& self, std::exception_ptr ex) noexcept {

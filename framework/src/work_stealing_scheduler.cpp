@@ -69,6 +69,14 @@ resumable* work_stealing_scheduler::pop_front(worker& w) noexcept {
   return r;
 }
 
+resumable* work_stealing_scheduler::pop_global() noexcept {
+  std::lock_guard lock(global_m_);
+  if (global_.empty()) return nullptr;
+  resumable* r = global_.front();
+  global_.pop_front();
+  return r;
+}
+
 resumable* work_stealing_scheduler::steal(worker& thief) noexcept {
   const std::size_t n = workers_.size();
   for (std::size_t k = 1; k < n; ++k) {
@@ -91,15 +99,10 @@ resumable* work_stealing_scheduler::next_job(worker& w) noexcept {
     w.queued.store(w.queue.size(), std::memory_order_relaxed);
   }
   w.lifo_streak = 0;
+  if (++w.ticks % global_check_interval == 0)
+    if (resumable* r = pop_global()) return r;
   if (resumable* r = pop_front(w)) return r;
-  {
-    std::lock_guard lock(global_m_);
-    if (!global_.empty()) {
-      resumable* r = global_.front();
-      global_.pop_front();
-      return r;
-    }
-  }
+  if (resumable* r = pop_global()) return r;
   return steal(w);
 }
 

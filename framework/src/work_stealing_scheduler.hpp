@@ -47,11 +47,15 @@ class work_stealing_scheduler final : public scheduler {
 
  private:
   static constexpr unsigned max_lifo_streak = 64;
+  // Without this a worker whose local queue never empties (an actor that keeps sending to
+  // itself) would never serve work injected from outside.
+  static constexpr unsigned global_check_interval = 31;
 
   struct worker {
     std::size_t index = 0;
     resumable* lifo = nullptr;
     unsigned lifo_streak = 0;
+    unsigned ticks = 0;  // jobs taken; every global_check_interval-th looks at the global queue first
     std::mutex m;
     std::deque<resumable*> queue;               // guarded by m
     std::atomic<std::size_t> queued{0};         // queue.size(), readable without m (a hint)
@@ -61,6 +65,7 @@ class work_stealing_scheduler final : public scheduler {
   void run(worker& w) noexcept;
   resumable* next_job(worker& w) noexcept;
   resumable* pop_front(worker& w) noexcept;
+  resumable* pop_global() noexcept;
   resumable* steal(worker& thief) noexcept;
   bool any_work() noexcept;
   bool park(worker& w) noexcept;

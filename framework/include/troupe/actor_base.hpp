@@ -111,7 +111,8 @@ class actor_base : public abstract_actor, public resumable {
   /// Takes over the answer to the request being handled (see response_promise.hpp).
   template <class R>
   response_promise<R> make_response_promise() {
-    return response_promise<R>(current_ ? std::move(current_->reply) : troupe::detail::reply_handle());
+    return response_promise<R>(current_ ? std::move(current_->reply) : troupe::detail::reply_handle(),
+                               handle());
   }
 
   /// A future that completes (successfully) after `d`; `co_await self.delay(d)` in a coroutine.
@@ -133,8 +134,10 @@ class actor_base : public abstract_actor, public resumable {
   /// Quits after the current handler returns: the mailbox closes, queued requests fail with
   /// errc::receiver_down, the behavior is destroyed.
   void quit() noexcept;
-  /// True once the actor has quit (or is quitting).
+  /// True once the actor has quit (or is quitting). For the actor's own handlers.
   bool quitting() const noexcept { return state_ != run_state::running; }
+  /// True once the actor has terminated: its mailbox is closed. Any thread may ask.
+  bool terminated() const noexcept { return mailbox_.closed_for_good(); }
 
   void set_await_mode(await_mode m) noexcept { await_mode_ = m; }
   await_mode get_await_mode() const noexcept { return await_mode_; }

@@ -1,5 +1,9 @@
 // future<T>: the eventual result of a request (or of anything asynchronous in troupe).
 //
+// Functions that start work and return a future (request, delay, when_all...) are
+// [[nodiscard]]; then() is not, since a continuation that returns nothing is often the end of
+// a chain.
+//
 // A future completes exactly once, with a value or a troupe::error; it never stays pending
 // silently (requests time out, fail when their receiver dies, or fail at shutdown). It has one
 // consumer, chosen once:
@@ -131,7 +135,7 @@ struct future_awaiter {
 }  // namespace detail
 
 template <class T>
-class [[nodiscard]] future {
+class future {
  public:
   using value_type = T;
 

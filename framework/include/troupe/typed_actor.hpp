@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <tuple>
 #include <type_traits>
 
 namespace troupe {
@@ -62,8 +63,13 @@ struct reply_of {
       (std::size_t{0} + ... + (std::is_same_v<typename signature<Sigs>::message, M> ? 1 : 0));
   static_assert(matches > 0, "the actor's typed interface does not accept this message type");
   static_assert(matches < 2, "the typed interface lists this message type twice");
-  using type = std::common_type_t<std::conditional_t<
-      std::is_same_v<typename signature<Sigs>::message, M>, typename signature<Sigs>::reply, void>...>;
+  static constexpr std::size_t index = [] {
+    constexpr bool hit[] = {std::is_same_v<typename signature<Sigs>::message, M>...};
+    for (std::size_t i = 0; i < sizeof...(Sigs); ++i)
+      if (hit[i]) return i;
+    return std::size_t{0};
+  }();
+  using type = std::tuple_element_t<index, std::tuple<typename signature<Sigs>::reply...>>;
 };
 template <class M, class... Sigs>
 using reply_of_t = typename reply_of<M, Sigs...>::type;

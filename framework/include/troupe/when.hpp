@@ -58,7 +58,7 @@ struct when_all_state {
 }  // namespace detail
 
 template <class... Ts>
-future<std::tuple<detail::slot_t<Ts>...>> when_all(future<Ts>... fs) {
+[[nodiscard]] future<std::tuple<detail::slot_t<Ts>...>> when_all(future<Ts>... fs) {
   auto out = detail::make_state<std::tuple<detail::slot_t<Ts>...>>();
   auto shared = std::make_shared<detail::when_all_state<Ts...>>(out);
   [&]<std::size_t... I>(std::index_sequence<I...>) {
@@ -76,7 +76,7 @@ future<std::tuple<detail::slot_t<Ts>...>> when_all(future<Ts>... fs) {
 }
 
 template <class T>
-future<std::vector<detail::slot_t<T>>> when_all(std::vector<future<T>> fs) {
+[[nodiscard]] future<std::vector<detail::slot_t<T>>> when_all(std::vector<future<T>> fs) {
   using V = detail::slot_t<T>;
   auto out = detail::make_state<std::vector<V>>();
   if (fs.empty()) {
@@ -116,7 +116,7 @@ future<std::vector<detail::slot_t<T>>> when_all(std::vector<future<T>> fs) {
 }
 
 template <class... Ts>
-future<std::variant<detail::slot_t<Ts>...>> when_any(future<Ts>... fs) {
+[[nodiscard]] future<std::variant<detail::slot_t<Ts>...>> when_any(future<Ts>... fs) {
   using V = std::variant<detail::slot_t<Ts>...>;
   auto out = detail::make_state<V>();
   struct shared_state {
@@ -149,7 +149,7 @@ future<std::variant<detail::slot_t<Ts>...>> when_any(future<Ts>... fs) {
 }
 
 template <class T>
-future<std::pair<std::size_t, detail::slot_t<T>>> when_any(std::vector<future<T>> fs) {
+[[nodiscard]] future<std::pair<std::size_t, detail::slot_t<T>>> when_any(std::vector<future<T>> fs) {
   using P = std::pair<std::size_t, detail::slot_t<T>>;
   auto out = detail::make_state<P>();
   if (fs.empty()) {
