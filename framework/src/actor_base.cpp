@@ -167,12 +167,20 @@ void actor_base::quit() noexcept {
 }
 
 void actor_base::initialize() {
-  current_scope scope(this);
-  try {
-    behavior_ = make_behavior().release();
-  } catch (...) {
-    terminate();
-    throw;
+  {
+    current_scope scope(this);
+    try {
+      behavior_ = make_behavior().release();
+    } catch (...) {
+      terminate();
+      throw;
+    }
+  }
+  // The mailbox started busy with this thread as its consumer: go idle, or, if messages
+  // arrived during make_behavior, hand the actor to the scheduler.
+  if (!mailbox_.try_block()) {
+    ref_for_scheduler();
+    system().sched().schedule(this);
   }
 }
 

@@ -10,10 +10,11 @@
 // hand-offs in a row while its queue holds work.
 //
 // Parking (no polling): a worker that finds no work takes the park lock, registers as a
-// sleeper, re-checks every queue under that lock, and only then waits on the condition
-// variable. A producer pushes, issues a seq_cst fence, and if it sees a sleeper, takes the
-// park lock and notifies one. Either the sleeper's re-check sees the push, or the producer
-// sees the sleeper: no lost wake-up, and no timed wake-ups when the system is idle.
+// sleeper (an RMW on sleepers_), re-checks every queue under that lock, and only then waits on
+// the condition variable. A producer pushes, then reads sleepers_ with an RMW, and if it sees a
+// sleeper, takes the park lock and notifies one. The two RMWs are ordered in sleepers_'s
+// modification order, so either the sleeper's re-check sees the push, or the producer sees the
+// sleeper: no lost wake-up, and no timed wake-ups when the system is idle.
 //
 // Shutdown protocol (stop()):
 //   1. set stopping_ under the park lock and wake every worker;

@@ -133,3 +133,17 @@ TEST_CASE("the sender of a message is visible to its handler", "[framework][beha
   REQUIRE(anon);
   CHECK_FALSE(*anon);
 }
+
+TEST_CASE("messages sent during make_behavior are handled after it", "[framework][behavior]") {
+  actor_system sys{two_workers()};
+  // The actor sends itself messages while it initialises; they must neither run before the
+  // behavior exists nor be lost.
+  auto a = sys.spawn([](actor_base& self) -> behavior {
+    for (int i = 0; i < 100; ++i) self.send(self.handle(), i);
+    auto sum = std::make_shared<int>(0);
+    return {[sum](int i) { *sum += i; }, [sum](text) { return *sum; }};
+  });
+  auto r = request<int>(a, text{}, prompt).get();
+  REQUIRE(r);
+  CHECK(*r == 4950);
+}

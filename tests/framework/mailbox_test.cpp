@@ -17,7 +17,8 @@ const item& value(envelope* e) { return static_cast<message_envelope<item>*>(e)-
 }  // namespace
 
 TEST_CASE("the mailbox reports the idle-to-busy transition exactly once", "[framework][mailbox]") {
-  mailbox mb;  // starts idle (blocked)
+  mailbox mb;  // starts busy (the spawning thread initialises the actor)
+  CHECK(mb.try_block());
   CHECK(mb.push(make(0, 0)) == mailbox::push_result::unblocked);
   CHECK(mb.push(make(0, 1)) == mailbox::push_result::ok);
   CHECK_FALSE(mb.try_block());  // not empty
@@ -54,6 +55,7 @@ TEST_CASE("concurrent producers: FIFO per producer, exactly one wake-up per idle
   constexpr int producers = 4;
   constexpr int per_producer = 50'000;
   mailbox mb;
+  REQUIRE(mb.try_block());
   std::atomic<int> wakeups{0};
   std::vector<std::thread> threads;
   for (int p = 0; p < producers; ++p) {

@@ -21,16 +21,14 @@
 #include <troupe/behavior.hpp>
 #include <troupe/typed_actor.hpp>
 
+#include <spdlog/logger.h>
+
 #include <atomic>
 #include <concepts>
 #include <cstddef>
 #include <memory>
 #include <type_traits>
 #include <utility>
-
-namespace spdlog {
-class logger;
-}
 
 namespace troupe {
 

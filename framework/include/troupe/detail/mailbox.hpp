@@ -9,9 +9,15 @@
 //   blocked  the consumer is idle (not scheduled). The push that replaces `blocked` with a node
 //            returns `unblocked`, and that producer alone schedules the actor.
 //   closed   the actor is dead; pushes fail and the producer bounces the envelope.
-// Memory orders: a push is a CAS with release (publishes the envelope's contents); the
-// consumer's exchange/CAS use acquire (sees them). The consumer goes idle with a CAS from
-// nullptr to `blocked`; if it fails, new envelopes arrived and it keeps going.
+// Memory orders: a push is a CAS with acq_rel: release publishes the envelope's contents to the
+// consumer's acquiring exchange; acquire matters for the push that replaces `blocked`: it
+// synchronises with the consumer's release CAS that went idle, so the next activation (started
+// by this producer, possibly on another worker) sees everything the previous one wrote. The
+// consumer goes idle with a CAS from nullptr to `blocked`; if it fails, new envelopes arrived
+// and it keeps going.
+// A new mailbox starts busy (as if its consumer were running): the spawning thread plays the
+// consumer while the actor initialises, then goes idle with try_block() or schedules the actor
+// if messages arrived meanwhile.
 // push() may be called from any thread; everything else only by the consumer (the thread that
 // currently runs the actor).
 #pragma once
@@ -26,7 +32,7 @@ class mailbox {
  public:
   enum class push_result { ok, unblocked, closed };
 
-  mailbox() noexcept : head_(blocked()) {}
+  mailbox() noexcept : head_(nullptr) {}
   mailbox(const mailbox&) = delete;
   mailbox& operator=(const mailbox&) = delete;
   ~mailbox() { delete_list(close()); }
@@ -36,7 +42,7 @@ class mailbox {
     for (;;) {
       if (h == closed()) return push_result::closed;
       e->next = h == blocked() ? nullptr : h;
-      if (head_.compare_exchange_weak(h, e, std::memory_order_release, std::memory_order_relaxed))
+      if (head_.compare_exchange_weak(h, e, std::memory_order_acq_rel, std::memory_order_relaxed))
         return h == blocked() ? push_result::unblocked : push_result::ok;
     }
   }
