@@ -38,7 +38,7 @@ std::size_t actor_registry::size() const noexcept {
   return size_;
 }
 
-void actor_registry::shutdown_all() noexcept {
+void actor_registry::shutdown_all(scheduler& sched) noexcept {
   std::vector<actor_base*> targets;
   {
     std::lock_guard lock(m_);
@@ -53,6 +53,7 @@ void actor_registry::shutdown_all() noexcept {
     a->enqueue(new envelope(envelope_kind::shutdown));
     a->weak_release();
   }
+  sched.run_during_shutdown();
   std::unique_lock lock(m_);
   empty_cv_.wait(lock, [this] { return size_ == 0; });
 }

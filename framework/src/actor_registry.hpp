@@ -18,8 +18,9 @@ class actor_registry {
   void remove(actor_base& a) noexcept;
   std::size_t size() const noexcept;
 
-  /// Tells every actor (also those spawned meanwhile) to quit, and returns once none is left.
-  void shutdown_all() noexcept;
+  /// Tells every actor (also those spawned meanwhile) to quit, lets `sched` run them if it
+  /// has no threads of its own, and returns once none is left.
+  void shutdown_all(scheduler& sched) noexcept;
 
  private:
   mutable std::mutex m_;

@@ -46,7 +46,7 @@ actor_system::actor_system(actor_system_config cfg)
 
 actor_system::~actor_system() {
   // 1. Every actor quits (requests still queued fail with receiver_down); wait for all.
-  registry_->shutdown_all();
+  registry_->shutdown_all(*sched_);
   // 2. Pending timeouts and delays complete with errc::cancelled.
   timers_->stop();
   // 3. Workers drain what is left (dead actors only) and exit.

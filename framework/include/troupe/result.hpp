@@ -87,6 +87,12 @@ class [[nodiscard]] result<void> {
   std::optional<troupe::error> err_;
 };
 
+namespace detail {
+/// T, or troupe::unit for void: what a reply of "nothing" is carried as.
+template <class T>
+using value_or_unit_t = std::conditional_t<std::is_void_v<T>, unit, T>;
+}  // namespace detail
+
 template <class T>
 struct is_result : std::false_type {};
 template <class T>

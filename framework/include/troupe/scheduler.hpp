@@ -15,6 +15,9 @@
 //     resumable is scheduled at most once at a time).
 //   * stop() returns after every worker thread has exited; resumables still queued are resumed
 //     until none is left (a dead actor's resume returns `done` at once).
+//   * Shutdown order (actor_system's destructor): every actor gets a quit message, then
+//     run_during_shutdown() is called, then the system waits for all actors to finish, then
+//     the timers stop, then stop() is called.
 #pragma once
 
 #include <cstddef>
@@ -44,6 +47,10 @@ class scheduler {
   virtual void schedule(resumable* r) noexcept = 0;
   virtual void stop() noexcept = 0;
   virtual std::size_t worker_count() const noexcept = 0;
+  /// Called on the thread destroying the actor_system, after every actor was told to quit and
+  /// before it waits for them. A scheduler without threads of its own (a test scheduler) runs
+  /// ready actors here until none is left; the thread pool has nothing to do.
+  virtual void run_during_shutdown() noexcept {}
 };
 
 }  // namespace troupe

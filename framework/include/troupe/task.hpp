@@ -27,6 +27,7 @@
 #include <coroutine>
 #include <exception>
 #include <optional>
+#include <string>
 #include <utility>
 
 namespace troupe {

@@ -27,9 +27,6 @@
 
 namespace troupe::detail {
 
-template <class T>
-using value_or_unit_t = std::conditional_t<std::is_void_v<T>, unit, T>;
-
 /// Waits (not in an actor) until `ready()` or the deadline; returns ready().
 class future_state_base;
 bool park_until_ready(future_state_base& st, const time_point* deadline) noexcept;
