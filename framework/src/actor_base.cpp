@@ -13,9 +13,32 @@
 #include <spdlog/logger.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <optional>
 #include <stdexcept>
+#include <vector>
 
 namespace troupe {
+
+namespace detail {
+
+/// The parts of an actor that most actors never use, allocated on first use so that an idle
+/// actor stays small.
+struct lifecycle_extras {
+  std::vector<weak_actor> links;
+  std::vector<weak_actor> monitors;  // actors monitoring this one
+  unique_function<void(const exit_reason&)> exit_handler;
+  std::optional<exit_reason> reason;  // the pending (then final) exit reason, if not normal
+  bool trap_exit = false;
+  // Idle timeout.
+  duration idle_timeout = infinite;
+  unique_function<void()> idle_fn;
+  time_point last_activity{};
+  intrusive_ptr<ref_counted> idle_timer;
+};
+
+}  // namespace detail
+
 namespace {
 
 thread_local actor_base* tls_current = nullptr;
@@ -45,18 +68,12 @@ std::string exception_text(std::exception_ptr ex) {
   }
 }
 
-/// What happens to an envelope its receiver cannot take.
-void bounce(actor_system& sys, detail::envelope* e, const actor_base& receiver) noexcept {
-  if (e->kind == detail::envelope_kind::message) {
-    if (e->reply) {
-      e->reply.fail(error(errc::receiver_down));
-    } else {
-      sys.count_dead_letter();
-      sys.logger().debug("dead letter: {} to actor#{} (not alive)", e->type ? e->type->name : "?",
-                         receiver.id());
-    }
-  }
-  delete e;  // continuations are dropped; a resume envelope destroys its coroutine chain
+template <class T>
+detail::envelope* make_signal(detail::envelope_kind kind, T payload, actor sender) {
+  auto* e = new detail::message_envelope<T>(std::move(payload));
+  e->kind = kind;
+  e->sender = std::move(sender);
+  return e;
 }
 
 }  // namespace
@@ -144,6 +161,11 @@ actor_base::~actor_base() {
 
 behavior actor_base::make_behavior() { return {}; }
 
+detail::lifecycle_extras& actor_base::extras() {
+  if (!extras_) extras_ = std::make_unique<detail::lifecycle_extras>();
+  return *extras_;
+}
+
 const actor& actor_base::current_sender() const noexcept {
   static const actor none;
   return current_ ? current_->sender : none;
@@ -162,16 +184,107 @@ void actor_base::become(behavior b) {
   if (!current_ && active_tasks_ == 0) retired_.clear();
 }
 
-void actor_base::quit() noexcept {
-  if (state_ == run_state::running) state_ = run_state::quitting;
+void actor_base::quit(exit_reason reason) noexcept {
+  if (state_ != run_state::running) return;
+  state_ = run_state::quitting;
+  if (!reason.is_normal()) {
+    try {
+      extras().reason = std::move(reason);
+    } catch (...) {  // out of memory: the actor still quits, with a normal reason
+    }
+  }
 }
+
+// -- links and monitors ------------------------------------------------------------------------
+
+namespace {
+void erase_handle(std::vector<weak_actor>& v, const abstract_actor* a) {
+  std::erase_if(v, [a](const weak_actor& w) { return w.address() == a; });
+}
+bool contains(const std::vector<weak_actor>& v, const abstract_actor* a) {
+  return std::any_of(v.begin(), v.end(), [a](const weak_actor& w) { return w.address() == a; });
+}
+}  // namespace
+
+void actor_base::link_to(const actor& other) {
+  if (!other || other.get() == this) return;
+  auto& x = extras();
+  if (!contains(x.links, other.get())) x.links.emplace_back(other);
+  auto* e = new detail::envelope(detail::envelope_kind::link);
+  e->sender = handle();  // tells the other side who links
+  other->enqueue(e);
+}
+
+void actor_base::unlink_from(const actor& other) {
+  if (!other || !extras_) return;
+  erase_handle(extras_->links, other.get());
+  auto* e = new detail::envelope(detail::envelope_kind::unlink);
+  e->sender = handle();
+  other->enqueue(e);
+}
+
+void actor_base::monitor(const actor& other) {
+  if (!other || other.get() == this) return;
+  auto* e = new detail::envelope(detail::envelope_kind::monitor);
+  e->sender = handle();
+  other->enqueue(e);
+}
+
+void actor_base::demonitor(const actor& other) {
+  if (!other) return;
+  auto* e = new detail::envelope(detail::envelope_kind::demonitor);
+  e->sender = handle();
+  other->enqueue(e);
+}
+
+void actor_base::trap_exit(bool on) { extras().trap_exit = on; }
+
+void actor_base::set_exit_handler(detail::unique_function<void(const exit_reason&)> fn) {
+  extras().exit_handler = std::move(fn);
+}
+
+// -- idle timeout --------------------------------------------------------------------------------
+
+namespace {
+/// Fires when the actor may have been idle for its timeout; the actor checks on its own thread.
+class idle_timer final : public detail::ref_counted, public detail::timer_node {
+ public:
+  explicit idle_timer(actor_base& a) : timer_node(this), target_(a.handle()) {}
+  void on_timer(bool cancelled) noexcept override {
+    if (cancelled) return;
+    if (auto* a = target_.address()) a->enqueue(new detail::envelope(detail::envelope_kind::idle_check));
+  }
+
+ private:
+  weak_actor target_;
+};
+}  // namespace
+
+void actor_base::set_idle_timeout(duration d, detail::unique_function<void()> fn) {
+  auto& x = extras();
+  x.idle_timeout = d;
+  x.idle_fn = std::move(fn);
+  x.last_activity = system().timers().now();
+  if (x.idle_timer) {
+    detail::cancel_timer(*static_cast<idle_timer*>(x.idle_timer.get()));
+    x.idle_timer.reset();
+  }
+  if (d == infinite || !x.idle_fn) return;
+  auto* t = new idle_timer(*this);
+  x.idle_timer = detail::intrusive_ptr<detail::ref_counted>(t, detail::adopt_ref);
+  detail::arm_timer(system(), *t, d);
+}
+
+// -- start-up --------------------------------------------------------------------------------------
 
 void actor_base::initialize() {
   {
     current_scope scope(this);
     try {
       behavior_ = make_behavior().release();
+      on_start();
     } catch (...) {
+      state_ = run_state::quitting;
       terminate();
       throw;
     }
@@ -184,7 +297,25 @@ void actor_base::initialize() {
   }
 }
 
+// -- enqueue -----------------------------------------------------------------------------------------
+
 bool actor_base::enqueue(detail::envelope* e) noexcept {
+  if (e->kind == detail::envelope_kind::message) {
+    if (std::uint32_t cap = capacity_.load(std::memory_order_relaxed)) {
+      if (queued_.fetch_add(1, std::memory_order_relaxed) >= cap) {
+        queued_.fetch_sub(1, std::memory_order_relaxed);
+        if (e->reply) {
+          e->reply.fail(error(errc::mailbox_full));
+        } else {
+          system().count_dead_letter();
+          system().logger().debug("dead letter: {} to actor#{} (mailbox full)", e->type ? e->type->name : "?", id());
+        }
+        delete e;
+        return false;
+      }
+      e->counted = true;
+    }
+  }
   switch (mailbox_.push(e)) {
     case detail::mailbox::push_result::ok:
       return true;
@@ -195,14 +326,55 @@ bool actor_base::enqueue(detail::envelope* e) noexcept {
     case detail::mailbox::push_result::closed:
       break;
   }
-  bounce(system(), e, *this);
+  bounce(e);
   return false;
+}
+
+/// What happens to an envelope this (dead) actor cannot take. Runs on the sender's thread; the
+/// exit reason was written before the mailbox closed, and closed_for_good() (acquire) orders
+/// that write before our read.
+void actor_base::bounce(detail::envelope* e) noexcept {
+  using detail::envelope_kind;
+  const bool dead = mailbox_.closed_for_good();
+  auto reason = [&] { return dead && extras_ && extras_->reason ? *extras_->reason : exit_reason(); };
+  try {
+    switch (e->kind) {
+      case envelope_kind::message:
+        if (e->reply) {
+          e->reply.fail(error(errc::receiver_down));
+        } else {
+          system().count_dead_letter();
+          system().logger().debug("dead letter: {} to actor#{} (not alive)", e->type ? e->type->name : "?", id());
+        }
+        break;
+      case envelope_kind::link:  // linking to a dead actor: its exit signal comes at once
+        if (e->sender)
+          e->sender->enqueue(make_signal(envelope_kind::exit_signal, exit_msg{handle(), reason()}, handle()));
+        break;
+      case envelope_kind::monitor:
+        if (e->sender)
+          e->sender->enqueue(make_signal(envelope_kind::down_signal, down_msg{handle(), reason()}, handle()));
+        break;
+      default:
+        break;  // continuations are dropped; a resume envelope destroys its coroutine chain
+    }
+  } catch (...) {
+    // Allocation failed while bouncing: nothing more can be done for this envelope.
+  }
+  delete e;
 }
 
 void actor_base::on_unreferenced() const noexcept {
   if (mailbox_.closed_for_good()) return;
   // Still counted in refs_ (the releasing thread holds the collective unit until we return).
   const_cast<actor_base*>(this)->enqueue(new detail::envelope(detail::envelope_kind::unreferenced));
+}
+
+// -- activation ----------------------------------------------------------------------------------------
+
+detail::envelope* actor_base::peek_envelope() noexcept {
+  if (stash_head_ && active_tasks_ == 0) return stash_head_;
+  return mailbox_.peek();
 }
 
 detail::envelope* actor_base::next_envelope() noexcept {
@@ -249,6 +421,8 @@ void actor_base::dispatch(detail::envelope* e) noexcept {
         stash_tail_ = e;
         return;
       }
+      if (e->counted) queued_.fetch_sub(1, std::memory_order_relaxed);
+      if (extras_ && extras_->idle_fn) extras_->last_activity = system().timers().now();
       current_ = e;
       try {
         dispatch_message(*e);
@@ -273,10 +447,75 @@ void actor_base::dispatch(detail::envelope* e) noexcept {
       if (strong_count() == 0) quit();
       break;
     case envelope_kind::shutdown:
-      quit();
+      quit(exit_reason::shutdown());
+      break;
+    default:
+      try {
+        handle_signal(*e);
+      } catch (...) {
+        fail_with(std::current_exception());
+      }
       break;
   }
   delete e;
+}
+
+void actor_base::handle_signal(detail::envelope& e) {
+  using detail::envelope_kind;
+  switch (e.kind) {
+    case envelope_kind::idle_check: {
+      auto& x = extras();
+      if (!x.idle_fn || x.idle_timeout == infinite || !x.idle_timer) break;
+      const time_point now = system().timers().now();
+      if (now - x.last_activity >= x.idle_timeout) {
+        x.last_activity = now;
+        x.idle_fn();
+      }
+      if (x.idle_timer && state_ == run_state::running)
+        system().timers().arm(*static_cast<idle_timer*>(x.idle_timer.get()), x.last_activity + x.idle_timeout);
+      break;
+    }
+    case envelope_kind::link:
+      if (e.sender && !contains(extras().links, e.sender.get())) extras().links.emplace_back(e.sender);
+      break;
+    case envelope_kind::unlink:
+      if (e.sender && extras_) erase_handle(extras_->links, e.sender.get());
+      break;
+    case envelope_kind::monitor:
+      if (e.sender) extras().monitors.emplace_back(e.sender);
+      break;
+    case envelope_kind::demonitor:
+      if (e.sender && extras_) {
+        auto& m = extras_->monitors;
+        auto it = std::find_if(m.begin(), m.end(), [&](const weak_actor& w) { return w.address() == e.sender.get(); });
+        if (it != m.end()) m.erase(it);
+      }
+      break;
+    case envelope_kind::kill:
+      quit(static_cast<detail::message_envelope<exit_msg>&>(e).value.reason);
+      break;
+    case envelope_kind::exit_signal: {
+      auto& msg = static_cast<detail::message_envelope<exit_msg>&>(e).value;
+      if (extras_ && msg.source) erase_handle(extras_->links, msg.source.get());
+      if (msg.reason.code() == exit_code::kill) {
+        quit(msg.reason);
+      } else if (extras_ && extras_->trap_exit) {
+        current_ = &e;
+        dispatch_message(e);
+        current_ = nullptr;
+      } else if (!msg.reason.is_normal()) {
+        quit(msg.reason);
+      }
+      break;
+    }
+    case envelope_kind::down_signal:
+      current_ = &e;
+      dispatch_message(e);
+      current_ = nullptr;
+      break;
+    default:
+      break;
+  }
 }
 
 void actor_base::dispatch_message(detail::envelope& e) {
@@ -293,23 +532,63 @@ void actor_base::dispatch_message(detail::envelope& e) {
 void actor_base::fail_with(std::exception_ptr ex) noexcept {
   std::string what = exception_text(ex);
   if (current_ && current_->reply) current_->reply.fail(error(errc::handler_exception, what));
-  system().logger().error("{} terminated by an exception in a handler: {}", handle().to_string(), what);
-  quit();
+  system().logger().error("actor#{} terminated by an exception in a handler: {}", id(), what);
+  quit(exit_reason::exception(std::move(what)));
 }
 
 void actor_base::terminate() noexcept {
   state_ = run_state::dead;
-  // Close first: from here on every new envelope bounces at the sender.
+  const exit_reason reason = extras_ && extras_->reason ? *extras_->reason : exit_reason();
+  // Close first: from here on every new envelope bounces at the sender (seeing `reason`).
   detail::envelope* rest = mailbox_.close();
   if (stash_head_) {
     stash_tail_->next = rest;
     rest = std::exchange(stash_head_, nullptr);
     stash_tail_ = nullptr;
   }
+  while (rest) bounce(std::exchange(rest, rest->next));
+  {
+    current_scope scope(this);
+    try {
+      on_exit(reason);
+      if (extras_ && extras_->exit_handler) extras_->exit_handler(reason);
+    } catch (const std::exception& ex) {
+      system().logger().error("actor#{}: on_exit threw: {}", id(), ex.what());
+    } catch (...) {
+      system().logger().error("actor#{}: on_exit threw", id());
+    }
+  }
   behavior_.reset();
   retired_.clear();
-  while (rest) bounce(system(), std::exchange(rest, rest->next), *this);
+  if (extras_) {
+    auto& x = *extras_;
+    if (x.idle_timer) {
+      detail::cancel_timer(*static_cast<idle_timer*>(x.idle_timer.get()));
+      x.idle_timer.reset();
+    }
+    x.idle_fn.reset();
+    x.exit_handler.reset();
+    try {
+      for (auto& l : x.links)
+        if (auto* a = l.address()) a->enqueue(make_signal(detail::envelope_kind::exit_signal, exit_msg{handle(), reason}, handle()));
+      for (auto& m : x.monitors)
+        if (auto* a = m.address()) a->enqueue(make_signal(detail::envelope_kind::down_signal, down_msg{handle(), reason}, handle()));
+    } catch (...) {
+      system().logger().error("actor#{}: out of memory telling links and monitors of its exit", id());
+    }
+    x.links.clear();
+    x.monitors.clear();
+  }
   system().registry().remove(*this);
+}
+
+// -- free functions -----------------------------------------------------------------------------------
+
+void send_exit(const actor& target, exit_reason reason) {
+  if (!target) return;
+  actor sender = tls_current ? tls_current->handle() : actor();
+  const auto kind = reason.code() == exit_code::kill ? detail::envelope_kind::kill : detail::envelope_kind::exit_signal;
+  target->enqueue(make_signal(kind, exit_msg{sender, std::move(reason)}, sender));
 }
 
 }  // namespace troupe

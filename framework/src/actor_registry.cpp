@@ -59,3 +59,13 @@ void actor_registry::shutdown_all(scheduler& sched) noexcept {
 }
 
 }  // namespace troupe::detail
+
+namespace troupe::detail {
+
+void actor_registry::await_empty(scheduler& sched) noexcept {
+  sched.run_during_shutdown();
+  std::unique_lock lock(m_);
+  empty_cv_.wait(lock, [this] { return size_ == 0; });
+}
+
+}  // namespace troupe::detail

@@ -21,6 +21,8 @@ class actor_registry {
   /// Tells every actor (also those spawned meanwhile) to quit, lets `sched` run them if it
   /// has no threads of its own, and returns once none is left.
   void shutdown_all(scheduler& sched) noexcept;
+  /// Returns once no actor is left, forcing none.
+  void await_empty(scheduler& sched) noexcept;
 
  private:
   mutable std::mutex m_;

@@ -1,6 +1,7 @@
 #include <troupe/actor_system.hpp>
 
 #include "actor_registry.hpp"
+#include "blocking_pool.hpp"
 #include "system_access.hpp"
 #include "timer_queue.hpp"
 #include "work_stealing_scheduler.hpp"
@@ -31,27 +32,42 @@ actor_system::actor_system(actor_system_config cfg)
       node_(make_node_id()),
       logger_(std::make_shared<spdlog::logger>("troupe",
                                                std::make_shared<spdlog::sinks::stderr_color_sink_mt>())),
-      registry_(std::make_unique<detail::actor_registry>()),
-      timers_(std::make_unique<detail::timer_queue>(*this)) {
+      registry_(std::make_unique<detail::actor_registry>()) {
   logger_->set_level(cfg_.log_level);
+  if (cfg_.timer_factory)
+    timers_ = cfg_.timer_factory(*this);
+  else
+    timers_ = std::make_unique<detail::thread_timer_service>(*this);
   if (cfg_.worker_count == 0) cfg_.worker_count = std::max(1u, std::thread::hardware_concurrency());
   if (cfg_.scheduler_factory)
     sched_ = cfg_.scheduler_factory(*this);
   else
     sched_ = std::make_unique<detail::work_stealing_scheduler>(cfg_.worker_count,
                                                                cfg_.messages_per_activation);
+  blocking_ = std::make_unique<detail::blocking_pool>(cfg_.blocking_threads);
   timers_->start();
   sched_->start();
 }
 
-actor_system::~actor_system() {
-  // 1. Every actor quits (requests still queued fail with receiver_down); wait for all.
+actor_system::~actor_system() { shutdown(); }
+
+// Shutdown protocol:
+//   1. every actor gets a shutdown signal (urgent: not stuck behind its mailbox) and quits;
+//      requests still queued fail with receiver_down; on_exit hooks run; wait for all;
+//   2. blocking jobs not started fail with cancelled; running ones are joined;
+//   3. pending timeouts and delays complete with errc::cancelled;
+//   4. workers drain what is left (dead actors only) and exit.
+void actor_system::shutdown() noexcept {
+  std::lock_guard lock(shutdown_m_);
+  if (shut_down_) return;
+  shut_down_ = true;
   registry_->shutdown_all(*sched_);
-  // 2. Pending timeouts and delays complete with errc::cancelled.
+  blocking_->stop();
   timers_->stop();
-  // 3. Workers drain what is left (dead actors only) and exit.
   sched_->stop();
 }
+
+void actor_system::await_all_actors_done() noexcept { registry_->await_empty(*sched_); }
 
 std::size_t actor_system::running_actors() const noexcept { return registry_->size(); }
 

@@ -29,3 +29,20 @@ std::string error::message() const {
 }
 
 }  // namespace troupe
+
+#include <troupe/exit_reason.hpp>
+
+namespace troupe {
+
+std::string exit_reason::to_string() const {
+  switch (code_) {
+    case exit_code::normal: return "normal";
+    case exit_code::shutdown: return "shutdown";
+    case exit_code::kill: return "kill";
+    case exit_code::error: return "error: " + (error_ ? error_->message() : std::string());
+    case exit_code::exception: return "exception: " + (error_ ? std::string(error_->detail()) : std::string());
+  }
+  return "unknown";
+}
+
+}  // namespace troupe

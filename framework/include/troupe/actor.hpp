@@ -102,6 +102,9 @@ class weak_actor {
   bool expired() const noexcept { return !p_ || p_->strong_count() == 0; }
   actor_id id() const noexcept { return p_ ? p_->id() : 0; }
   node_id node() const noexcept { return p_ ? p_->node() : node_id{}; }
+  /// The actor's address, valid while this weak handle lives, whether or not the actor does;
+  /// for the runtime's system signals (enqueue works on a dead actor: it bounces).
+  abstract_actor* address() const noexcept { return p_; }
 
   friend bool operator==(const weak_actor& a, const weak_actor& b) noexcept {
     return a.id() == b.id() && a.node() == b.node();

@@ -11,12 +11,18 @@
 //     }
 //   };
 //
-// Lifetime. An actor lives until it calls quit(), its handler throws, its system shuts down, or
-// it is unreferenced: when no strong handle to it is left anywhere (no `actor` handle, no
-// in-flight message it sent, no pending continuation of its own), it processes what its
-// mailbox still holds and quits normally. When it quits, its mailbox closes at once: requests
-// still queued and requests sent later fail with errc::receiver_down (immediately, not at their
-// timeout), plain messages become dead letters.
+// Lifetime. An actor lives until it calls quit(), its handler throws, its system shuts down, it
+// receives an exit signal it does not trap (from a linked actor or send_exit), or it is
+// unreferenced: when no strong handle to it is left anywhere (no `actor` handle, no in-flight
+// message it sent, no pending continuation of its own), it processes what its mailbox still
+// holds and quits normally. When it quits, its mailbox closes at once: requests still queued and
+// requests sent later fail with errc::receiver_down (immediately, not at their timeout), plain
+// messages become dead letters; then on_exit runs, the behavior is destroyed, linked actors get
+// an exit signal and monitoring actors a down_msg, both carrying the exit_reason.
+//
+// System signals (exit, down, link, monitor, kill, shutdown) are served before ordinary
+// messages, so they are never stuck behind a long mailbox; they may overtake ordinary messages
+// sent earlier by the same actor.
 //
 // Members of a class-based actor are destroyed when the last reference of any kind (including
 // weak handles) is gone, which may be after the actor quit; the behavior, and with it any state
@@ -27,6 +33,8 @@
 #include <troupe/actor.hpp>
 #include <troupe/detail/envelope.hpp>
 #include <troupe/detail/mailbox.hpp>
+#include <troupe/detail/unique_function.hpp>
+#include <troupe/exit_reason.hpp>
 #include <troupe/future.hpp>
 #include <troupe/request.hpp>
 #include <troupe/response_promise.hpp>
@@ -50,6 +58,8 @@ class behavior_impl {
   virtual bool invoke(actor_base& self, envelope& e) = 0;
 };
 class system_access;
+class testing_access;
+struct lifecycle_extras;
 }  // namespace detail
 
 /// What an actor does with its other messages while one of its handler coroutines is suspended.
@@ -132,8 +142,31 @@ class actor_base : public abstract_actor, public resumable {
   /// Replaces the behavior for the next messages (the current handler finishes normally).
   void become(behavior b);
   /// Quits after the current handler returns: the mailbox closes, queued requests fail with
-  /// errc::receiver_down, the behavior is destroyed.
-  void quit() noexcept;
+  /// errc::receiver_down, on_exit runs, the behavior is destroyed, links and monitors are told.
+  void quit(exit_reason reason = {}) noexcept;
+
+  /// Links this actor and `other` both ways: when one exits with a non-normal reason, the other
+  /// exits with the same reason, unless it traps exits (then it gets an exit_msg). Linking to an
+  /// actor that is already dead delivers its exit signal at once.
+  void link_to(const actor& other);
+  void unlink_from(const actor& other);
+  /// Makes this actor receive a down_msg when `other` exits (for any reason; at once if it is
+  /// already dead). One-way; `other` is not affected by this actor's exit.
+  void monitor(const actor& other);
+  void demonitor(const actor& other);
+  /// With trapping on, exit signals from linked actors arrive as exit_msg messages for a
+  /// handler instead of terminating this actor (a `kill` still terminates it).
+  void trap_exit(bool on);
+  /// Also runs when the actor exits (after on_exit); for function-based actors.
+  void set_exit_handler(detail::unique_function<void(const exit_reason&)> fn);
+  /// Runs `fn` (on the actor) whenever the actor has handled no message for `d`; troupe::infinite
+  /// turns it off.
+  void set_idle_timeout(duration d, detail::unique_function<void()> fn);
+  /// Bounds the mailbox to `n` ordinary messages (0: unbounded, the default). On overflow a send
+  /// is dropped and counted as a dead letter, a request fails with errc::mailbox_full; system
+  /// signals are never dropped. Set it in the constructor or make_behavior, before messages
+  /// arrive.
+  void set_mailbox_capacity(std::uint32_t n) noexcept { capacity_.store(n, std::memory_order_relaxed); }
   /// True once the actor has quit (or is quitting). For the actor's own handlers.
   bool quitting() const noexcept { return state_ != run_state::running; }
   /// True once the actor has terminated: its mailbox is closed. Any thread may ask.
@@ -156,9 +189,15 @@ class actor_base : public abstract_actor, public resumable {
 
   /// The initial behavior; runs once, inside spawn, before the handle is returned.
   virtual behavior make_behavior();
+  /// Runs once after make_behavior, before the first message.
+  virtual void on_start() {}
+  /// Runs once when the actor exits, on the actor, after its mailbox closed and before its
+  /// behavior is destroyed.
+  virtual void on_exit(const exit_reason& reason) { (void)reason; }
 
  private:
   friend class detail::system_access;
+  friend class detail::testing_access;
   friend void detail::task_started(actor_base&) noexcept;
   friend void detail::task_finished(actor_base&, std::exception_ptr) noexcept;
 
@@ -171,6 +210,10 @@ class actor_base : public abstract_actor, public resumable {
   void fail_with(std::exception_ptr ex) noexcept;
   void terminate() noexcept;
   detail::envelope* next_envelope() noexcept;
+  detail::envelope* peek_envelope() noexcept;
+  detail::lifecycle_extras& extras();
+  void handle_signal(detail::envelope& e);
+  void bounce(detail::envelope* e) noexcept;
 
   detail::mailbox mailbox_;
   std::unique_ptr<detail::behavior_impl> behavior_;
@@ -180,6 +223,9 @@ class actor_base : public abstract_actor, public resumable {
   detail::envelope* current_ = nullptr;
   detail::envelope* stash_head_ = nullptr;  // held back in await_mode::sequential
   detail::envelope* stash_tail_ = nullptr;
+  std::unique_ptr<detail::lifecycle_extras> extras_;  // links, monitors, hooks: only if used
+  std::atomic<std::uint32_t> capacity_{0};             // 0: unbounded
+  std::atomic<std::uint32_t> queued_{0};               // counted messages, when bounded
   std::uint32_t active_tasks_ = 0;
   run_state state_ = run_state::running;
   await_mode await_mode_ = await_mode::interleave;

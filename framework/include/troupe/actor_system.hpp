@@ -19,6 +19,7 @@
 #include <troupe/actor_base.hpp>
 #include <troupe/actor_system_config.hpp>
 #include <troupe/behavior.hpp>
+#include <troupe/timer_service.hpp>
 #include <troupe/typed_actor.hpp>
 
 #include <spdlog/logger.h>
@@ -27,6 +28,7 @@
 #include <concepts>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <type_traits>
 #include <utility>
 
@@ -34,9 +36,11 @@ namespace troupe {
 
 class scheduler;
 
+class timer_service;
+
 namespace detail {
-class timer_queue;
 class actor_registry;
+class blocking_pool;
 
 /// Hands the system and actor id to the actor_base constructor of the actor being spawned.
 /// Nests: spawning from inside an actor's constructor works.
@@ -85,7 +89,20 @@ struct spawn_result<typed_behavior<Sigs...>> {
 class actor_system {
  public:
   explicit actor_system(actor_system_config cfg = {});
+  /// Calls shutdown().
   ~actor_system();
+
+  /// Stops every actor (their on_exit hooks run, pending requests fail with receiver_down),
+  /// waits until all have quit, fails pending timers and blocking jobs with errc::cancelled,
+  /// and joins every thread. Never hangs on actors waiting for each other, for replies or for
+  /// timers; only a handler that itself never returns can hold it up. Idempotent; do not call
+  /// it from one of the system's own actors.
+  void shutdown() noexcept;
+
+  /// Blocks until every actor has quit by itself (without forcing anyone). Actors that keep
+  /// each other referenced, or wait forever, never finish: use it for systems whose actors do
+  /// finish (unreferenced, quit()), and shutdown() otherwise.
+  void await_all_actors_done() noexcept;
   actor_system(const actor_system&) = delete;
   actor_system& operator=(const actor_system&) = delete;
 
@@ -133,8 +150,9 @@ class actor_system {
 
   // -- internals (public for the runtime's own parts; not for user code) -----------------------
   scheduler& sched() noexcept { return *sched_; }
-  detail::timer_queue& timers() noexcept { return *timers_; }
+  timer_service& timers() noexcept { return *timers_; }
   detail::actor_registry& registry() noexcept { return *registry_; }
+  detail::blocking_pool& blocking_jobs() noexcept { return *blocking_; }
   void count_dead_letter() noexcept { dead_letters_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
@@ -145,8 +163,11 @@ class actor_system {
   node_id node_;
   std::shared_ptr<spdlog::logger> logger_;
   std::unique_ptr<detail::actor_registry> registry_;
-  std::unique_ptr<detail::timer_queue> timers_;
+  std::unique_ptr<timer_service> timers_;
   std::unique_ptr<scheduler> sched_;
+  std::unique_ptr<detail::blocking_pool> blocking_;
+  std::mutex shutdown_m_;
+  bool shut_down_ = false;
   std::atomic<actor_id> next_id_{1};
   std::atomic<std::size_t> dead_letters_{0};
 };

@@ -6,6 +6,9 @@
 #include <troupe/actor_system.hpp>
 #include <troupe/actor_system_config.hpp>
 #include <troupe/behavior.hpp>
+#include <troupe/blocking.hpp>
+#include <troupe/delayed_send.hpp>
+#include <troupe/exit_reason.hpp>
 #include <troupe/error.hpp>
 #include <troupe/future.hpp>
 #include <troupe/request.hpp>

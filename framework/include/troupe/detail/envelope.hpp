@@ -62,12 +62,23 @@ class reply_handle {
   intrusive_ptr<reply_sink> sink_;
 };
 
+/// Ordinary kinds keep their order with user messages; kinds from first_urgent on are system
+/// signals that the mailbox serves before ordinary envelopes (they may overtake them).
 enum class envelope_kind : std::uint8_t {
   message,       // a user message (send or request)
   continuation,  // a future continuation to run on the actor
   resume,        // a suspended coroutine to resume on the actor
-  unreferenced,  // the last strong handle went away
-  shutdown,      // the actor system is shutting down: quit now
+  unreferenced,  // the last strong handle went away (after what is queued: not urgent)
+  idle_check,    // the idle-timeout timer fired
+  first_urgent,
+  shutdown = first_urgent,  // the actor system is shutting down: quit now
+  exit_signal,   // a linked actor exited, or send_exit (payload: exit_msg)
+  down_signal,   // a monitored actor exited (payload: down_msg)
+  link,          // the sender links to this actor
+  unlink,        // the sender removes its link
+  monitor,       // the sender monitors this actor
+  demonitor,     // the sender stops monitoring
+  kill,          // quit now with the payload's reason, whatever the actor traps
 };
 
 struct envelope {
@@ -76,6 +87,7 @@ struct envelope {
   actor sender;                     // may be empty (sent from outside any actor)
   reply_handle reply;               // set for requests
   envelope_kind kind = envelope_kind::message;
+  bool counted = false;             // counted against a bounded mailbox's capacity
 
   envelope() noexcept = default;
   explicit envelope(envelope_kind k) noexcept : kind(k) {}

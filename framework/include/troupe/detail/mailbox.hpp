@@ -15,6 +15,9 @@
 // by this producer, possibly on another worker) sees everything the previous one wrote. The
 // consumer goes idle with a CAS from nullptr to `blocked`; if it fails, new envelopes arrived
 // and it keeps going.
+// System envelopes (exit, down, link, kill, shutdown...) are urgent: the consumer keeps them in
+// a separate FIFO that it serves first, and a producer of one raises `urgent_pending_` so the
+// consumer fetches it even while its cache of ordinary messages is long.
 // A new mailbox starts busy (as if its consumer were running): the spawning thread plays the
 // consumer while the actor initialises, then goes idle with try_block() or schedules the actor
 // if messages arrived meanwhile.
@@ -42,24 +45,43 @@ class mailbox {
     for (;;) {
       if (h == closed()) return push_result::closed;
       e->next = h == blocked() ? nullptr : h;
-      if (head_.compare_exchange_weak(h, e, std::memory_order_acq_rel, std::memory_order_relaxed))
+      if (head_.compare_exchange_weak(h, e, std::memory_order_acq_rel, std::memory_order_relaxed)) {
+        if (is_urgent(*e) && h != blocked()) urgent_pending_.store(true, std::memory_order_release);
         return h == blocked() ? push_result::unblocked : push_result::ok;
+      }
     }
   }
 
-  /// Next envelope in FIFO order, or null when the mailbox is (momentarily) empty.
+  /// Next envelope (urgent ones first, each kind in FIFO order), or null when the mailbox is
+  /// (momentarily) empty.
   envelope* pop() noexcept {
-    if (!cache_head_ && !fetch()) return nullptr;
-    envelope* e = cache_head_;
-    cache_head_ = e->next;
+    envelope* e = peek();
+    if (!e) return nullptr;
+    if (e == urgent_head_) {
+      urgent_head_ = e->next;
+      if (!urgent_head_) urgent_tail_ = nullptr;
+    } else {
+      cache_head_ = e->next;
+      if (!cache_head_) cache_tail_ = nullptr;
+    }
     e->next = nullptr;
     return e;
+  }
+
+  /// The envelope pop() would return next, left in place.
+  envelope* peek() noexcept {
+    if (urgent_pending_.load(std::memory_order_relaxed)) {
+      urgent_pending_.store(false, std::memory_order_relaxed);
+      fetch();
+    }
+    if (!urgent_head_ && !cache_head_ && !fetch()) return nullptr;
+    return urgent_head_ ? urgent_head_ : cache_head_;
   }
 
   /// Makes the consumer idle if nothing is pending. On success the next push returns
   /// `unblocked`; on failure there is more to pop.
   bool try_block() noexcept {
-    if (cache_head_) return false;
+    if (cache_head_ || urgent_head_) return false;
     envelope* expected = nullptr;
     return head_.compare_exchange_strong(expected, blocked(), std::memory_order_acq_rel,
                                          std::memory_order_acquire);
@@ -69,8 +91,13 @@ class mailbox {
   envelope* close() noexcept {
     envelope* taken = head_.exchange(closed(), std::memory_order_acq_rel);
     envelope* rest = taken == blocked() || taken == closed() ? nullptr : reverse(taken);
-    envelope* all = cache_head_;
-    cache_head_ = nullptr;
+    envelope* all = urgent_head_;
+    if (all) {
+      urgent_tail_->next = cache_head_;
+    } else {
+      all = cache_head_;
+    }
+    urgent_head_ = urgent_tail_ = cache_head_ = cache_tail_ = nullptr;
     if (!all) return rest;
     envelope* tail = all;
     while (tail->next) tail = tail->next;
@@ -82,17 +109,52 @@ class mailbox {
     return head_.load(std::memory_order_acquire) == closed();
   }
   /// True when the consumer has nothing left in its cache (pushes may still be pending).
-  bool cache_empty() const noexcept { return cache_head_ == nullptr; }
+  bool cache_empty() const noexcept { return cache_head_ == nullptr && urgent_head_ == nullptr; }
+
+  static bool is_urgent(const envelope& e) noexcept { return e.kind >= envelope_kind::first_urgent; }
 
  private:
   static envelope* blocked() noexcept { return &sentinels_[0]; }
   static envelope* closed() noexcept { return &sentinels_[1]; }
 
+  /// Moves everything pushed so far into the consumer's lists, urgent envelopes apart.
   bool fetch() noexcept {
     envelope* h = head_.load(std::memory_order_relaxed);
     if (h == nullptr || h == blocked() || h == closed()) return false;
     h = head_.exchange(nullptr, std::memory_order_acquire);
-    cache_head_ = reverse(h);
+    // h is newest-first. Walk it, building the ordinary and the urgent lists oldest-first by
+    // pushing at their fronts, then append them behind what the consumer already holds.
+    envelope* normal = nullptr;
+    envelope* normal_tail = nullptr;
+    envelope* urgent = nullptr;
+    envelope* urgent_tail = nullptr;
+    while (h) {
+      envelope* next = h->next;
+      if (is_urgent(*h)) {
+        h->next = urgent;
+        if (!urgent) urgent_tail = h;
+        urgent = h;
+      } else {
+        h->next = normal;
+        if (!normal) normal_tail = h;
+        normal = h;
+      }
+      h = next;
+    }
+    if (normal) {
+      if (cache_tail_)
+        cache_tail_->next = normal;
+      else
+        cache_head_ = normal;
+      cache_tail_ = normal_tail;
+    }
+    if (urgent) {
+      if (urgent_tail_)
+        urgent_tail_->next = urgent;
+      else
+        urgent_head_ = urgent;
+      urgent_tail_ = urgent_tail;
+    }
     return true;
   }
   static envelope* reverse(envelope* e) noexcept {
@@ -112,6 +174,10 @@ class mailbox {
   static inline envelope sentinels_[2];
   std::atomic<envelope*> head_;
   envelope* cache_head_ = nullptr;
+  envelope* cache_tail_ = nullptr;
+  envelope* urgent_head_ = nullptr;
+  envelope* urgent_tail_ = nullptr;
+  std::atomic<bool> urgent_pending_{false};
 };
 
 }  // namespace troupe::detail

@@ -1,6 +1,4 @@
-// timer_node: an entry in the actor system's timer queue (a binary min-heap ordered by
-// deadline, served by one thread that sleeps until the earliest deadline: no polling, no thread
-// per timer, O(log n) arm and cancel).
+// timer_node: an entry in the actor system's timer service (see troupe/timer_service.hpp).
 //
 // A node is embedded in the object it times (a future's state, a delay), so arming allocates
 // nothing. Protocol: arm_timer() takes a reference on `owner`; exactly one of "fires" (the
