@@ -404,6 +404,8 @@ resumable::resume_result actor_base::resume(std::size_t max_messages) noexcept {
       return resume_result::done;
     }
   }
+  // Budget used up: go idle if that was all, so the actor is not queued again for nothing.
+  if (!(stash_head_ && active_tasks_ == 0) && mailbox_.try_block()) return resume_result::done;
   return resume_result::resume_later;
 }
 

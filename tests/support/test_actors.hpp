@@ -22,9 +22,11 @@ inline actor_system_config two_workers() {
 
 struct ping {
   int value = 0;
+  friend bool operator==(const ping&, const ping&) = default;
 };
 struct pong {
   int value = 0;
+  friend bool operator==(const pong&, const pong&) = default;
 };
 
 /// Replies to ping{n} with pong{n + 1}.
