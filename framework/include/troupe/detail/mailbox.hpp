@@ -41,12 +41,14 @@ class mailbox {
   ~mailbox() { delete_list(close()); }
 
   push_result push(envelope* e) noexcept {
+    // Read before publishing: once the CAS succeeds the consumer may take and free `e`.
+    const bool urgent = is_urgent(*e);
     envelope* h = head_.load(std::memory_order_relaxed);
     for (;;) {
       if (h == closed()) return push_result::closed;
       e->next = h == blocked() ? nullptr : h;
       if (head_.compare_exchange_weak(h, e, std::memory_order_acq_rel, std::memory_order_relaxed)) {
-        if (is_urgent(*e) && h != blocked()) urgent_pending_.store(true, std::memory_order_release);
+        if (urgent && h != blocked()) urgent_pending_.store(true, std::memory_order_release);
         return h == blocked() ? push_result::unblocked : push_result::ok;
       }
     }
