@@ -1,0 +1,92 @@
+// troupe-bench: the workloads, run on troupe and on CAF 0.17 side by side.
+//
+// Every workload exists twice, written idiomatically for each framework (troupe_workloads.cpp,
+// caf_workloads.cpp), with the same sizes and the same sending pattern, on 2 workers each. A
+// workload returns its figure (a rate, a duration, bytes or CPU seconds) and throws
+// bench_failure when its own result is wrong (a lost message, a wrong sum): a fast wrong answer
+// must fail the run, not win it.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <stdexcept>
+#include <string>
+
+namespace bench {
+
+struct bench_failure : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Workload sizes; `quick()` shrinks them for CI smoke runs.
+struct sizes {
+  std::size_t workers = 2;
+  long ping_pong_round_trips = 1'000'000;
+  int big_pairs = 100;
+  long big_round_trips = 20'000;
+  int fan_in_senders = 8;
+  long fan_in_messages = 1'000'000;  // per sender
+  int fork_join_actors = 60;
+  long fork_join_messages = 10'000;  // per actor
+  int ring_actors = 503;
+  long ring_hops = 10'000'000;
+  int chameneos_creatures = 100;
+  long chameneos_meetings = 200'000;
+  long skynet_leaves = 1'000'000;  // a power of 10
+  long idle_actors = 1'000'000;
+  long request_round_trips = 500'000;
+  int scatter_servers = 100;
+  long scatter_rounds = 10'000;
+  int idle_cpu_actors = 10'000;
+  double idle_cpu_seconds = 5.0;
+
+  static sizes quick();
+};
+
+inline void check(bool ok, const std::string& what) {
+  if (!ok) throw bench_failure(what);
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// Resident set size of this process, in bytes (from /proc/self/statm).
+std::size_t resident_bytes();
+/// CPU time (user + system) this process used so far, in seconds.
+double process_cpu_seconds();
+
+// Each framework implements every workload (units are in main.cpp's table).
+namespace troupe_side {
+double ping_pong(const sizes&);
+double big(const sizes&);
+double fan_in(const sizes&);
+double fork_join_throughput(const sizes&);
+double thread_ring(const sizes&);
+double chameneos(const sizes&);
+double skynet(const sizes&);
+double idle_memory(const sizes&);
+double spawn_rate(const sizes&);
+double request_response_then(const sizes&);
+double request_response_await(const sizes&);
+double scatter_gather(const sizes&);
+double idle_cpu(const sizes&);
+}  // namespace troupe_side
+
+namespace caf_side {
+double ping_pong(const sizes&);
+double big(const sizes&);
+double fan_in(const sizes&);
+double fork_join_throughput(const sizes&);
+double thread_ring(const sizes&);
+double chameneos(const sizes&);
+double skynet(const sizes&);
+double idle_memory(const sizes&);
+double spawn_rate(const sizes&);
+double request_response_then(const sizes&);
+double request_response_await(const sizes&);
+double scatter_gather(const sizes&);
+double idle_cpu(const sizes&);
+}  // namespace caf_side
+
+}  // namespace bench

@@ -1,0 +1,261 @@
+// troupe-bench: runs each workload on troupe and on CAF 0.17, alternating, and prints a table of
+// medians and the advantage of troupe (how many times better, whichever way the unit runs).
+//
+//   troupe-bench [--workload NAME]... [--reps N] [--quick] [--json FILE] [--list]
+//
+// Every measurement runs in a fresh child process (fork), so the two frameworks never share a
+// heap, a page cache of freed memory, or threads; a crash or a wrong result fails that run
+// (and the whole program exits non-zero). Build it with the release preset:
+//   cmake --preset release && cmake --build --preset release --target troupe-bench
+//   build/release/tools/bench/troupe-bench --json bench.json
+#include "bench.hpp"
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace bench {
+
+sizes sizes::quick() {
+  sizes s;
+  s.ping_pong_round_trips = 20'000;
+  s.big_round_trips = 200;
+  s.fan_in_messages = 10'000;
+  s.fork_join_messages = 200;
+  s.ring_hops = 100'000;
+  s.chameneos_meetings = 5'000;
+  s.skynet_leaves = 10'000;
+  s.idle_actors = 10'000;
+  s.request_round_trips = 5'000;
+  s.scatter_rounds = 100;
+  s.idle_cpu_actors = 1'000;
+  s.idle_cpu_seconds = 0.2;
+  return s;
+}
+
+std::size_t resident_bytes() {
+  std::ifstream in("/proc/self/statm");
+  std::size_t pages_total = 0, pages_resident = 0;
+  in >> pages_total >> pages_resident;
+  return pages_resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+}
+
+double process_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  auto secs = [](timeval tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
+namespace {
+
+using fn = double (*)(const sizes&);
+
+struct workload {
+  const char* name;
+  const char* unit;
+  bool higher_is_better;
+  fn troupe;
+  fn caf;
+};
+
+const std::vector<workload>& all_workloads() {
+  static const std::vector<workload> w = {
+      {"ping_pong", "msgs/s", true, troupe_side::ping_pong, caf_side::ping_pong},
+      {"big", "msgs/s", true, troupe_side::big, caf_side::big},
+      {"fan_in", "msgs/s", true, troupe_side::fan_in, caf_side::fan_in},
+      {"fork_join_throughput", "msgs/s", true, troupe_side::fork_join_throughput, caf_side::fork_join_throughput},
+      {"thread_ring", "hops/s", true, troupe_side::thread_ring, caf_side::thread_ring},
+      {"chameneos", "meetings/s", true, troupe_side::chameneos, caf_side::chameneos},
+      {"skynet", "s", false, troupe_side::skynet, caf_side::skynet},
+      {"idle_memory", "bytes/actor", false, troupe_side::idle_memory, caf_side::idle_memory},
+      {"spawn_rate", "actors/s", true, troupe_side::spawn_rate, caf_side::spawn_rate},
+      {"request_response_then", "round trips/s", true, troupe_side::request_response_then,
+       caf_side::request_response_then},
+      {"request_response_await", "round trips/s", true, troupe_side::request_response_await,
+       caf_side::request_response_await},
+      {"scatter_gather", "rounds/s", true, troupe_side::scatter_gather, caf_side::scatter_gather},
+      {"idle_cpu", "cpu s", false, troupe_side::idle_cpu, caf_side::idle_cpu},
+  };
+  return w;
+}
+
+/// Runs `f` in a child process; returns its figure, or nothing if it failed (reported).
+std::optional<double> run_isolated(fn f, const sizes& s, const char* label) {
+  int fds[2];
+  if (pipe(fds) != 0) return std::nullopt;
+  std::fflush(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return std::nullopt;
+  if (pid == 0) {
+    close(fds[0]);
+    int rc = 0;
+    double v = 0;
+    try {
+      v = f(s);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: FAILED: %s\n", label, e.what());
+      rc = 3;
+    }
+    if (rc == 0 && write(fds[1], &v, sizeof v) != static_cast<ssize_t>(sizeof v)) rc = 4;
+    close(fds[1]);
+    std::fflush(nullptr);
+    _exit(rc);
+  }
+  close(fds[1]);
+  double v = 0;
+  ssize_t got = read(fds[0], &v, sizeof v);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (got != static_cast<ssize_t>(sizeof v) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::fprintf(stderr, "%s: run failed (status %d)\n", label, status);
+    return std::nullopt;
+  }
+  return v;
+}
+
+struct stats {
+  double median = 0, min = 0, max = 0;
+};
+
+stats summarize(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  stats s;
+  s.min = v.front();
+  s.max = v.back();
+  s.median = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+  return s;
+}
+
+std::string machine_description() {
+  std::string model = "unknown cpu";
+  std::ifstream cpu("/proc/cpuinfo");
+  for (std::string line; std::getline(cpu, line);) {
+    if (line.rfind("model name", 0) == 0) {
+      model = line.substr(line.find(':') + 2);
+      break;
+    }
+  }
+  std::ostringstream os;
+  os << model << ", " << sysconf(_SC_NPROCESSORS_ONLN) << " cores, "
+     << (sysconf(_SC_PHYS_PAGES) * sysconf(_SC_PAGESIZE) >> 20) << " MiB";
+  return os.str();
+}
+
+std::string format(double v) {
+  char buf[64];
+  if (v != 0 && (std::abs(v) >= 1e6 || std::abs(v) < 1e-2))
+    std::snprintf(buf, sizeof buf, "%.3g", v);
+  else
+    std::snprintf(buf, sizeof buf, "%.3f", v);
+  return buf;
+}
+
+void usage() {
+  std::puts(
+      "usage: troupe-bench [--workload NAME]... [--reps N] [--quick] [--json FILE] [--list]\n"
+      "  Runs each workload on troupe and on CAF 0.17 (2 workers each), alternating, N times\n"
+      "  (default 3), and prints medians and troupe's advantage. --quick uses small sizes (CI).");
+}
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) {
+  using namespace bench;
+  std::vector<std::string> selected;
+  int reps = 3;
+  bool quick = false;
+  std::string json_path;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--workload" && i + 1 < argc) {
+      selected.push_back(argv[++i]);
+    } else if (a == "--reps" && i + 1 < argc) {
+      reps = std::max(1, std::atoi(argv[++i]));
+    } else if (a == "--quick") {
+      quick = true;
+    } else if (a == "--json" && i + 1 < argc) {
+      json_path = argv[++i];
+    } else if (a == "--list") {
+      for (auto& w : all_workloads()) std::printf("%s (%s)\n", w.name, w.unit);
+      return 0;
+    } else if (a == "--help" || a == "-h") {
+      usage();
+      return 0;
+    } else {
+      usage();
+      return 2;
+    }
+  }
+  for (auto& name : selected) {
+    if (std::none_of(all_workloads().begin(), all_workloads().end(), [&](auto& w) { return name == w.name; })) {
+      std::fprintf(stderr, "unknown workload %s (see --list)\n", name.c_str());
+      return 2;
+    }
+  }
+  const sizes s = quick ? sizes::quick() : sizes{};
+  const std::string machine = machine_description();
+  std::printf("troupe-bench: %s; %zu workers each; %d reps%s\n\n", machine.c_str(), s.workers, reps,
+              quick ? " (quick sizes)" : "");
+  std::printf("%-24s %-14s %12s %12s %10s %25s %25s\n", "workload", "unit", "troupe", "caf", "advantage",
+              "troupe min..max", "caf min..max");
+
+  bool failed = false;
+  std::ostringstream json;
+  json << "{\"machine\": \"" << machine << "\", \"quick\": " << (quick ? "true" : "false") << ", \"reps\": " << reps
+       << ", \"workloads\": [";
+  bool first = true;
+  for (auto& w : all_workloads()) {
+    if (!selected.empty() && std::find(selected.begin(), selected.end(), w.name) == selected.end()) continue;
+    std::vector<double> tr, cf;
+    for (int r = 0; r < reps; ++r) {
+      auto a = run_isolated(w.troupe, s, (std::string(w.name) + " [troupe]").c_str());
+      auto b = run_isolated(w.caf, s, (std::string(w.name) + " [caf]").c_str());
+      if (!a || !b) {
+        failed = true;
+        break;
+      }
+      tr.push_back(*a);
+      cf.push_back(*b);
+    }
+    if (tr.empty() || cf.size() != tr.size()) {
+      std::printf("%-24s FAILED\n", w.name);
+      continue;
+    }
+    stats t = summarize(tr), c = summarize(cf);
+    // For "lower is better" figures near zero (idle CPU), a floor keeps the ratio finite.
+    const double floor = 1e-3;
+    double adv = w.higher_is_better ? t.median / c.median : std::max(c.median, floor) / std::max(t.median, floor);
+    std::printf("%-24s %-14s %12s %12s %9.2fx %25s %25s\n", w.name, w.unit, format(t.median).c_str(),
+                format(c.median).c_str(), adv, (format(t.min) + ".." + format(t.max)).c_str(),
+                (format(c.min) + ".." + format(c.max)).c_str());
+    std::fflush(stdout);
+    json << (first ? "" : ",") << "\n  {\"name\": \"" << w.name << "\", \"unit\": \"" << w.unit
+         << "\", \"higher_is_better\": " << (w.higher_is_better ? "true" : "false") << ", \"troupe\": " << t.median
+         << ", \"caf\": " << c.median << ", \"advantage\": " << adv << ", \"troupe_min\": " << t.min
+         << ", \"troupe_max\": " << t.max << ", \"caf_min\": " << c.min << ", \"caf_max\": " << c.max << "}";
+    first = false;
+  }
+  json << "\n]}\n";
+  if (!json_path.empty()) {
+    std::ofstream out(json_path);
+    out << json.str();
+  }
+  if (failed) {
+    std::fprintf(stderr, "troupe-bench: some runs failed\n");
+    return 1;
+  }
+  return 0;
+}
