@@ -35,6 +35,16 @@ struct lifecycle_extras {
   unique_function<void()> idle_fn;
   time_point last_activity{};
   intrusive_ptr<ref_counted> idle_timer;
+  // Ordinary messages held back in await_mode::sequential while coroutines are suspended.
+  envelope* stash_head = nullptr;
+  envelope* stash_tail = nullptr;
+  // Behaviors replaced while a handler (or a coroutine started by one) may still run in them;
+  // destroyed once no handler and no handler coroutine is running.
+  std::vector<std::unique_ptr<behavior_impl>> retired;
+
+  ~lifecycle_extras() {
+    while (stash_head) delete std::exchange(stash_head, stash_head->next);
+  }
 };
 
 }  // namespace detail
@@ -83,9 +93,7 @@ namespace detail {
 actor_base* current_actor() noexcept { return tls_current; }
 actor handle_of(actor_base* self) noexcept { return self->handle(); }
 
-void post_continuation(const actor& target, unique_function<void()> fn) {
-  deliver_to(target, new continuation_envelope(std::move(fn)));
-}
+void post_continuation(const actor& target, continuation_envelope* e) noexcept { deliver_to(target, e); }
 
 void post_resume(const actor& target, std::coroutine_handle<> h, std::coroutine_handle<> root) {
   deliver_to(target, new resume_envelope(h, root));
@@ -153,11 +161,7 @@ actor_base::actor_base() : abstract_actor(spawning_system(), tls_spawn_id) {
   tls_spawn_sys = nullptr;  // one actor per spawn; nested spawns set it again
 }
 
-actor_base::~actor_base() {
-  // Normally empty by now (terminate() drained them); an actor destroyed before it ever ran
-  // (make_behavior threw) may still hold some.
-  while (stash_head_) delete std::exchange(stash_head_, stash_head_->next);
-}
+actor_base::~actor_base() = default;
 
 behavior actor_base::make_behavior() { return {}; }
 
@@ -179,9 +183,23 @@ future<void> actor_base::delay(duration d) {
 
 void actor_base::become(behavior b) {
   auto next = std::move(b).release();
-  retired_.push_back(std::move(behavior_));
+  if (current_ || active_tasks_ > 0)
+    extras().retired.push_back(std::move(behavior_));  // may still be running
   behavior_ = std::move(next);
-  if (!current_ && active_tasks_ == 0) retired_.clear();
+}
+
+void actor_base::clear_retired() noexcept {
+  if (extras_ && active_tasks_ == 0) extras_->retired.clear();
+}
+
+void actor_base::stash(detail::envelope* e) {
+  auto& x = extras();
+  e->next = nullptr;
+  if (x.stash_tail)
+    x.stash_tail->next = e;
+  else
+    x.stash_head = e;
+  x.stash_tail = e;
 }
 
 void actor_base::quit(exit_reason reason) noexcept {
@@ -373,15 +391,16 @@ void actor_base::on_unreferenced() const noexcept {
 // -- activation ----------------------------------------------------------------------------------------
 
 detail::envelope* actor_base::peek_envelope() noexcept {
-  if (stash_head_ && active_tasks_ == 0) return stash_head_;
+  if (extras_ && extras_->stash_head && active_tasks_ == 0) return extras_->stash_head;
   return mailbox_.peek();
 }
 
 detail::envelope* actor_base::next_envelope() noexcept {
-  if (stash_head_ && active_tasks_ == 0) {
-    detail::envelope* e = stash_head_;
-    stash_head_ = e->next;
-    if (!stash_head_) stash_tail_ = nullptr;
+  if (extras_ && extras_->stash_head && active_tasks_ == 0) {
+    auto& x = *extras_;
+    detail::envelope* e = x.stash_head;
+    x.stash_head = e->next;
+    if (!x.stash_head) x.stash_tail = nullptr;
     e->next = nullptr;
     return e;
   }
@@ -405,7 +424,8 @@ resumable::resume_result actor_base::resume(std::size_t max_messages) noexcept {
     }
   }
   // Budget used up: go idle if that was all, so the actor is not queued again for nothing.
-  if (!(stash_head_ && active_tasks_ == 0) && mailbox_.try_block()) return resume_result::done;
+  const bool stash_ready = extras_ && extras_->stash_head && active_tasks_ == 0;
+  if (!stash_ready && mailbox_.try_block()) return resume_result::done;
   return resume_result::resume_later;
 }
 
@@ -414,14 +434,12 @@ void actor_base::dispatch(detail::envelope* e) noexcept {
   switch (e->kind) {
     case envelope_kind::message:
       if (await_mode_ == await_mode::sequential && active_tasks_ > 0) {
-        // Held back, in order, until the running coroutines finish.
-        e->next = nullptr;
-        if (stash_tail_)
-          stash_tail_->next = e;
-        else
-          stash_head_ = e;
-        stash_tail_ = e;
-        return;
+        try {
+          stash(e);  // held back, in order, until the running coroutines finish
+          return;
+        } catch (...) {
+          // Out of memory for the stash: handle the message now rather than lose it.
+        }
       }
       if (e->counted) queued_.fetch_sub(1, std::memory_order_relaxed);
       if (extras_ && extras_->idle_fn) extras_->last_activity = system().timers().now();
@@ -432,7 +450,7 @@ void actor_base::dispatch(detail::envelope* e) noexcept {
         fail_with(std::current_exception());
       }
       current_ = nullptr;
-      if (active_tasks_ == 0) retired_.clear();
+      clear_retired();
       break;
     case envelope_kind::continuation:
       try {
@@ -443,7 +461,7 @@ void actor_base::dispatch(detail::envelope* e) noexcept {
       break;
     case envelope_kind::resume:
       static_cast<detail::resume_envelope*>(e)->run();  // coroutines capture their own exceptions
-      if (active_tasks_ == 0) retired_.clear();
+      clear_retired();
       break;
     case envelope_kind::unreferenced:
       if (strong_count() == 0) quit();
@@ -543,10 +561,10 @@ void actor_base::terminate() noexcept {
   const exit_reason reason = extras_ && extras_->reason ? *extras_->reason : exit_reason();
   // Close first: from here on every new envelope bounces at the sender (seeing `reason`).
   detail::envelope* rest = mailbox_.close();
-  if (stash_head_) {
-    stash_tail_->next = rest;
-    rest = std::exchange(stash_head_, nullptr);
-    stash_tail_ = nullptr;
+  if (extras_ && extras_->stash_head) {
+    extras_->stash_tail->next = rest;
+    rest = std::exchange(extras_->stash_head, nullptr);
+    extras_->stash_tail = nullptr;
   }
   while (rest) bounce(std::exchange(rest, rest->next));
   {
@@ -561,7 +579,7 @@ void actor_base::terminate() noexcept {
     }
   }
   behavior_.reset();
-  retired_.clear();
+  if (extras_) extras_->retired.clear();
   if (extras_) {
     auto& x = *extras_;
     if (x.idle_timer) {

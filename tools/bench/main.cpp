@@ -2,6 +2,7 @@
 // medians and the advantage of troupe (how many times better, whichever way the unit runs).
 //
 //   troupe-bench [--workload NAME]... [--reps N] [--quick] [--json FILE] [--list]
+//                [--only troupe|caf]    (one side only, in this process: for profiling)
 //
 // Every measurement runs in a fresh child process (fork), so the two frameworks never share a
 // heap, a page cache of freed memory, or threads; a crash or a wrong result fails that run
@@ -166,7 +167,8 @@ void usage() {
   std::puts(
       "usage: troupe-bench [--workload NAME]... [--reps N] [--quick] [--json FILE] [--list]\n"
       "  Runs each workload on troupe and on CAF 0.17 (2 workers each), alternating, N times\n"
-      "  (default 3), and prints medians and troupe's advantage. --quick uses small sizes (CI).");
+      "  (default 3), and prints medians and troupe's advantage. --quick uses small sizes (CI).\n"
+      "  --only troupe|caf runs one side in this process, for profiling.");
 }
 
 }  // namespace
@@ -178,6 +180,7 @@ int main(int argc, char** argv) {
   int reps = 3;
   bool quick = false;
   std::string json_path;
+  std::string only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--workload" && i + 1 < argc) {
@@ -188,6 +191,8 @@ int main(int argc, char** argv) {
       quick = true;
     } else if (a == "--json" && i + 1 < argc) {
       json_path = argv[++i];
+    } else if (a == "--only" && i + 1 < argc) {
+      only = argv[++i];
     } else if (a == "--list") {
       for (auto& w : all_workloads()) std::printf("%s (%s)\n", w.name, w.unit);
       return 0;
@@ -206,6 +211,15 @@ int main(int argc, char** argv) {
     }
   }
   const sizes s = quick ? sizes::quick() : sizes{};
+  if (!only.empty()) {  // profiling mode: no fork, no table
+    for (auto& w : all_workloads()) {
+      if (!selected.empty() && std::find(selected.begin(), selected.end(), w.name) == selected.end()) continue;
+      for (int r = 0; r < reps; ++r)
+        std::printf("%s [%s]: %s %s\n", w.name, only.c_str(), format((only == "caf" ? w.caf : w.troupe)(s)).c_str(),
+                    w.unit);
+    }
+    return 0;
+  }
   const std::string machine = machine_description();
   std::printf("troupe-bench: %s; %zu workers each; %d reps%s\n\n", machine.c_str(), s.workers, reps,
               quick ? " (quick sizes)" : "");

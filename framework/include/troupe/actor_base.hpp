@@ -213,17 +213,18 @@ class actor_base : public abstract_actor, public resumable {
   detail::envelope* peek_envelope() noexcept;
   detail::lifecycle_extras& extras();
   void handle_signal(detail::envelope& e);
+  void stash(detail::envelope* e);
+  void clear_retired() noexcept;
   void bounce(detail::envelope* e) noexcept;
 
+  // Layout: an idle actor is this object plus its behavior; keep it small (see
+  // docs/performance.md). What few actors use lives in extras_.
   detail::mailbox mailbox_;
   std::unique_ptr<detail::behavior_impl> behavior_;
-  // Behaviors replaced while a handler (or a coroutine started by one) may still run in them;
-  // destroyed once no handler and no handler coroutine is running.
-  std::vector<std::unique_ptr<detail::behavior_impl>> retired_;
   detail::envelope* current_ = nullptr;
-  detail::envelope* stash_head_ = nullptr;  // held back in await_mode::sequential
-  detail::envelope* stash_tail_ = nullptr;
-  std::unique_ptr<detail::lifecycle_extras> extras_;  // links, monitors, hooks: only if used
+  // Links, monitors, hooks, the stash of await_mode::sequential, behaviors retired by become
+  // while still running: allocated on first use.
+  std::unique_ptr<detail::lifecycle_extras> extras_;
   std::atomic<std::uint32_t> capacity_{0};             // 0: unbounded
   std::atomic<std::uint32_t> queued_{0};               // counted messages, when bounded
   std::uint32_t active_tasks_ = 0;

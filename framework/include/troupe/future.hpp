@@ -41,8 +41,8 @@ namespace detail {
 actor_base* current_actor() noexcept;
 /// A strong handle to `self` (which is running on this thread).
 actor handle_of(actor_base* self) noexcept;
-/// Runs `fn` on `target` as a continuation; drops it if the actor is gone.
-void post_continuation(const actor& target, unique_function<void()> fn);
+/// Enqueues a continuation envelope on `target` (dropped if the actor is gone).
+void post_continuation(const actor& target, continuation_envelope* e) noexcept;
 /// Resumes `h` on `target`; destroys the frame if the actor is gone.
 void post_resume(const actor& target, std::coroutine_handle<> h, std::coroutine_handle<> root);
 /// Runs an inline continuation with no current actor set (so that futures it touches do not
@@ -55,8 +55,10 @@ void report_blocking_get() noexcept;
 template <class Work>
 void route_continuation(future_state_base& st, Work&& work) {
   if (actor_base* self = current_actor()) {
-    st.attach([target = handle_of(self), w = unique_function<void()>(std::forward<Work>(work))]() mutable {
-      post_continuation(target, std::move(w));
+    // The work goes into the continuation envelope as it is (not wrapped twice), so that small
+    // continuations allocate nothing but the envelope.
+    st.attach([target = handle_of(self), w = std::forward<Work>(work)]() mutable {
+      post_continuation(target, new continuation_envelope(std::move(w)));
     });
   } else {
     st.attach([w = unique_function<void()>(std::forward<Work>(work))]() mutable { run_detached(w); });

@@ -15,9 +15,9 @@
 // by this producer, possibly on another worker) sees everything the previous one wrote. The
 // consumer goes idle with a CAS from nullptr to `blocked`; if it fails, new envelopes arrived
 // and it keeps going.
-// System envelopes (exit, down, link, kill, shutdown...) are urgent: the consumer keeps them in
-// a separate FIFO that it serves first, and a producer of one raises `urgent_pending_` so the
-// consumer fetches it even while its cache of ordinary messages is long.
+// System envelopes (exit, down, link, kill, shutdown...) are urgent: the consumer keeps them at
+// the front of its cache (in FIFO order among themselves), and a producer of one raises
+// `urgent_pending_` so the consumer fetches it even while its cache of ordinary messages is long.
 // A new mailbox starts busy (as if its consumer were running): the spawning thread plays the
 // consumer while the actor initialises, then goes idle with try_block() or schedules the actor
 // if messages arrived meanwhile.
@@ -59,13 +59,8 @@ class mailbox {
   envelope* pop() noexcept {
     envelope* e = peek();
     if (!e) return nullptr;
-    if (e == urgent_head_) {
-      urgent_head_ = e->next;
-      if (!urgent_head_) urgent_tail_ = nullptr;
-    } else {
-      cache_head_ = e->next;
-      if (!cache_head_) cache_tail_ = nullptr;
-    }
+    cache_ = e->next;
+    if (e == urgent_tail_) urgent_tail_ = nullptr;
     e->next = nullptr;
     return e;
   }
@@ -76,14 +71,14 @@ class mailbox {
       urgent_pending_.store(false, std::memory_order_relaxed);
       fetch();
     }
-    if (!urgent_head_ && !cache_head_ && !fetch()) return nullptr;
-    return urgent_head_ ? urgent_head_ : cache_head_;
+    if (!cache_ && !fetch()) return nullptr;
+    return cache_;
   }
 
   /// Makes the consumer idle if nothing is pending. On success the next push returns
   /// `unblocked`; on failure there is more to pop.
   bool try_block() noexcept {
-    if (cache_head_ || urgent_head_) return false;
+    if (cache_) return false;
     envelope* expected = nullptr;
     return head_.compare_exchange_strong(expected, blocked(), std::memory_order_acq_rel,
                                          std::memory_order_acquire);
@@ -93,13 +88,8 @@ class mailbox {
   envelope* close() noexcept {
     envelope* taken = head_.exchange(closed(), std::memory_order_acq_rel);
     envelope* rest = taken == blocked() || taken == closed() ? nullptr : reverse(taken);
-    envelope* all = urgent_head_;
-    if (all) {
-      urgent_tail_->next = cache_head_;
-    } else {
-      all = cache_head_;
-    }
-    urgent_head_ = urgent_tail_ = cache_head_ = cache_tail_ = nullptr;
+    envelope* all = std::exchange(cache_, nullptr);
+    urgent_tail_ = nullptr;
     if (!all) return rest;
     envelope* tail = all;
     while (tail->next) tail = tail->next;
@@ -111,7 +101,7 @@ class mailbox {
     return head_.load(std::memory_order_acquire) == closed();
   }
   /// True when the consumer has nothing left in its cache (pushes may still be pending).
-  bool cache_empty() const noexcept { return cache_head_ == nullptr && urgent_head_ == nullptr; }
+  bool cache_empty() const noexcept { return cache_ == nullptr; }
 
   static bool is_urgent(const envelope& e) noexcept { return e.kind >= envelope_kind::first_urgent; }
 
@@ -119,46 +109,51 @@ class mailbox {
   static envelope* blocked() noexcept { return &sentinels_[0]; }
   static envelope* closed() noexcept { return &sentinels_[1]; }
 
-  /// Moves everything pushed so far into the consumer's lists, urgent envelopes apart.
+  /// Moves everything pushed so far into the consumer's cache: ordinary envelopes at its end,
+  /// urgent ones after the urgent envelopes already at its front.
   bool fetch() noexcept {
     envelope* h = head_.load(std::memory_order_relaxed);
     if (h == nullptr || h == blocked() || h == closed()) return false;
     h = head_.exchange(nullptr, std::memory_order_acquire);
     // h is newest-first. Walk it, building the ordinary and the urgent lists oldest-first by
-    // pushing at their fronts, then append them behind what the consumer already holds.
+    // pushing at their fronts.
     envelope* normal = nullptr;
-    envelope* normal_tail = nullptr;
     envelope* urgent = nullptr;
-    envelope* urgent_tail = nullptr;
+    envelope* urgent_last = nullptr;
     while (h) {
       envelope* next = h->next;
       if (is_urgent(*h)) {
         h->next = urgent;
-        if (!urgent) urgent_tail = h;
+        if (!urgent) urgent_last = h;
         urgent = h;
       } else {
         h->next = normal;
-        if (!normal) normal_tail = h;
         normal = h;
       }
       h = next;
     }
     if (normal) {
-      if (cache_tail_)
-        cache_tail_->next = normal;
-      else
-        cache_head_ = normal;
-      cache_tail_ = normal_tail;
+      if (!cache_) {
+        cache_ = normal;
+      } else {  // only after an urgent signal interrupted a batch: rare, so a walk is fine
+        envelope* t = urgent_tail_ ? urgent_tail_ : cache_;
+        while (t->next) t = t->next;
+        t->next = normal;
+      }
     }
     if (urgent) {
-      if (urgent_tail_)
+      if (urgent_tail_) {
+        urgent_last->next = urgent_tail_->next;
         urgent_tail_->next = urgent;
-      else
-        urgent_head_ = urgent;
-      urgent_tail_ = urgent_tail;
+      } else {
+        urgent_last->next = cache_;
+        cache_ = urgent;
+      }
+      urgent_tail_ = urgent_last;
     }
     return true;
   }
+
   static envelope* reverse(envelope* e) noexcept {
     envelope* out = nullptr;
     while (e) {
@@ -175,10 +170,8 @@ class mailbox {
 
   static inline envelope sentinels_[2];
   std::atomic<envelope*> head_;
-  envelope* cache_head_ = nullptr;
-  envelope* cache_tail_ = nullptr;
-  envelope* urgent_head_ = nullptr;
-  envelope* urgent_tail_ = nullptr;
+  envelope* cache_ = nullptr;        // consumer-owned FIFO: urgent envelopes first, then the rest
+  envelope* urgent_tail_ = nullptr;  // the last urgent envelope in cache_, if any
   std::atomic<bool> urgent_pending_{false};
 };
 

@@ -1,8 +1,8 @@
 // unique_function<R(Args...)>: a move-only std::function with inline storage.
 //
-// Callables up to three pointers in size that are nothrow-movable live inside the object; larger
-// ones go to the heap. Continuations and timer callbacks use it, so the common case (a lambda
-// capturing a handle and a pointer or two) allocates nothing. Not thread-safe; owned by one
+// Callables up to six pointers in size that are nothrow-movable live inside the object; larger
+// ones go to the heap. Continuations use it, so the common case (a lambda capturing a handle, a
+// future state or two and a small user callback) allocates nothing. Not thread-safe; owned by one
 // thread at a time, like any value.
 #pragma once
 
@@ -18,7 +18,7 @@ class unique_function;
 
 template <class R, class... Args>
 class unique_function<R(Args...)> {
-  static constexpr std::size_t inline_size = 3 * sizeof(void*);
+  static constexpr std::size_t inline_size = 6 * sizeof(void*);
 
   struct ops {
     R (*invoke)(void* self, Args&&... args);
