@@ -10,41 +10,47 @@ using access = system_access;
 
 bool actor_registry::add(actor_base& a) noexcept {
   a.weak_ref();
-  std::lock_guard lock(m_);
-  access::prev(a) = nullptr;
-  access::next(a) = head_;
-  if (head_) access::prev(*head_) = &a;
-  head_ = &a;
-  ++size_;
-  return !shutting_down_;
+  auto& sh = shard_of(a);
+  {
+    std::lock_guard lock(sh.m);
+    access::prev(a) = nullptr;
+    access::next(a) = sh.head;
+    if (sh.head) access::prev(*sh.head) = &a;
+    sh.head = &a;
+    size_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  // Read after the insertion: shutdown_all sets the flag before it walks the shards, so an
+  // actor either is seen by that walk or sees the flag here (and is stopped by its spawner).
+  return !shutting_down_.load(std::memory_order_seq_cst);
 }
 
 void actor_registry::remove(actor_base& a) noexcept {
+  auto& sh = shard_of(a);
+  bool last;
   {
-    std::lock_guard lock(m_);
+    std::lock_guard lock(sh.m);
     if (access::prev(a))
       access::next(*access::prev(a)) = access::next(a);
     else
-      head_ = access::next(a);
+      sh.head = access::next(a);
     if (access::next(a)) access::prev(*access::next(a)) = access::prev(a);
     access::prev(a) = access::next(a) = nullptr;
-    if (--size_ == 0) empty_cv_.notify_all();
+    last = size_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+  }
+  if (last) {
+    std::lock_guard lock(empty_m_);
+    empty_cv_.notify_all();
   }
   a.weak_release();
 }
 
-std::size_t actor_registry::size() const noexcept {
-  std::lock_guard lock(m_);
-  return size_;
-}
-
 void actor_registry::shutdown_all(scheduler& sched) noexcept {
+  shutting_down_.store(true, std::memory_order_seq_cst);
   std::vector<actor_base*> targets;
-  {
-    std::lock_guard lock(m_);
-    shutting_down_ = true;
-    targets.reserve(size_);
-    for (actor_base* a = head_; a; a = access::next(*a)) {
+  targets.reserve(size());
+  for (auto& sh : shards_) {
+    std::lock_guard lock(sh.m);
+    for (actor_base* a = sh.head; a; a = access::next(*a)) {
       a->weak_ref();  // keep it addressable after the lock is released
       targets.push_back(a);
     }
@@ -53,19 +59,13 @@ void actor_registry::shutdown_all(scheduler& sched) noexcept {
     a->enqueue(new envelope(envelope_kind::shutdown));
     a->weak_release();
   }
-  sched.run_during_shutdown();
-  std::unique_lock lock(m_);
-  empty_cv_.wait(lock, [this] { return size_ == 0; });
+  await_empty(sched);
 }
-
-}  // namespace troupe::detail
-
-namespace troupe::detail {
 
 void actor_registry::await_empty(scheduler& sched) noexcept {
   sched.run_during_shutdown();
-  std::unique_lock lock(m_);
-  empty_cv_.wait(lock, [this] { return size_ == 0; });
+  std::unique_lock lock(empty_m_);
+  empty_cv_.wait(lock, [this] { return size() == 0; });
 }
 
 }  // namespace troupe::detail
