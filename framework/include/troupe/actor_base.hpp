@@ -33,6 +33,7 @@
 #include <troupe/actor.hpp>
 #include <troupe/detail/envelope.hpp>
 #include <troupe/detail/mailbox.hpp>
+#include <troupe/detail/small_alloc.hpp>
 #include <troupe/detail/unique_function.hpp>
 #include <troupe/exit_reason.hpp>
 #include <troupe/future.hpp>
@@ -51,7 +52,7 @@ namespace troupe {
 class behavior;
 
 namespace detail {
-class behavior_impl {
+class behavior_impl : public uses_small_alloc {
  public:
   virtual ~behavior_impl() = default;
   /// Dispatches `e` to the matching handler; false if no handler takes its type.
@@ -73,7 +74,7 @@ enum class await_mode : std::uint8_t {
   sequential,
 };
 
-class actor_base : public abstract_actor, public resumable {
+class actor_base : public abstract_actor, public resumable, public detail::uses_small_alloc {
  public:
   ~actor_base() override;
 

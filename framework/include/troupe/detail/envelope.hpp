@@ -7,6 +7,7 @@
 
 #include <troupe/actor.hpp>
 #include <troupe/detail/ref_counted.hpp>
+#include <troupe/detail/small_alloc.hpp>
 #include <troupe/detail/intrusive_ptr.hpp>
 #include <troupe/detail/unique_function.hpp>
 #include <troupe/error.hpp>
@@ -81,7 +82,7 @@ enum class envelope_kind : std::uint8_t {
   kill,          // quit now with the payload's reason, whatever the actor traps
 };
 
-struct envelope {
+struct envelope : uses_small_alloc {
   envelope* next = nullptr;
   const type_meta* type = nullptr;  // payload type, for message envelopes
   actor sender;                     // may be empty (sent from outside any actor)

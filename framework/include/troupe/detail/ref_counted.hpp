@@ -6,12 +6,14 @@
 // that every write made through any reference happens-before the destructor.
 #pragma once
 
+#include <troupe/detail/small_alloc.hpp>
+
 #include <atomic>
 #include <cstdint>
 
 namespace troupe::detail {
 
-class ref_counted {
+class ref_counted : public uses_small_alloc {
  public:
   ref_counted() noexcept = default;
   ref_counted(const ref_counted&) = delete;

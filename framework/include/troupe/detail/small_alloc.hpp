@@ -1,0 +1,34 @@
+// small_alloc: a per-thread cache of small blocks for the runtime's own short-lived objects
+// (envelopes, future states, actors, behaviors).
+//
+// Blocks are grouped in 16-byte size classes up to 512 bytes; each thread keeps a free list per
+// class (at most `max_cached` blocks; beyond that, and above 512 bytes, blocks go back to
+// ::operator new/delete). A block freed on another thread than the one that allocated it joins
+// the freeing thread's cache, so a message allocated by its sender and freed by its receiver
+// costs no lock. glibc's own per-thread cache keeps 7 blocks per size, far too few for actors
+// that exchange bursts of messages (measured in docs/performance.md). No synchronisation: every
+// list belongs to one thread; lists are returned to the system allocator when the thread ends.
+//
+// Under AddressSanitizer or ThreadSanitizer the cache is off (blocks go straight to the system
+// allocator), so that use-after-free and races on recycled memory stay visible to the tools.
+#pragma once
+
+#include <cstddef>
+#include <new>
+
+namespace troupe::detail {
+
+void* small_allocate(std::size_t n);
+void small_deallocate(void* p, std::size_t n) noexcept;
+
+/// Gives a class (and everything derived from it) the cache: `struct x : uses_small_alloc`.
+/// Needs sized deallocation, which C++ provides through virtual destructors.
+struct uses_small_alloc {
+  static void* operator new(std::size_t n) { return small_allocate(n); }
+  static void operator delete(void* p, std::size_t n) noexcept { small_deallocate(p, n); }
+  // Over-aligned types bypass the cache.
+  static void* operator new(std::size_t n, std::align_val_t a) { return ::operator new(n, a); }
+  static void operator delete(void* p, std::size_t n, std::align_val_t a) noexcept { ::operator delete(p, n, a); }
+};
+
+}  // namespace troupe::detail
