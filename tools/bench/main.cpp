@@ -3,6 +3,7 @@
 //
 //   troupe-bench [--workload NAME]... [--reps N] [--quick] [--json FILE] [--list]
 //                [--only troupe|caf]    (one side only, in this process: for profiling)
+//   troupe-bench --scaling FILE         (throughput and memory from 1 to 1,000,000 actors)
 //
 // Every measurement runs in a fresh child process (fork), so the two frameworks never share a
 // heap, a page cache of freed memory, or threads; a crash or a wrong result fails that run
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -163,6 +165,36 @@ std::string format(double v) {
   return buf;
 }
 
+/// Throughput (pairs exchanging 2,000,000 messages in all) and resident memory as the number of
+/// actors grows; both frameworks, one run each per size. Writes JSON for docs/scaling.gp.
+int run_scaling(const std::string& path) {
+  const long sizes_n[] = {2, 10, 100, 1'000, 10'000, 100'000, 1'000'000};
+  std::ofstream out(path);
+  out << "{\"machine\": \"" << machine_description() << "\", \"points\": [";
+  std::printf("%10s %14s %14s %16s %16s\n", "actors", "troupe msgs/s", "caf msgs/s", "troupe B/actor", "caf B/actor");
+  bool first = true;
+  for (long n : sizes_n) {
+    sizes s;
+    s.big_pairs = static_cast<int>(n / 2);
+    s.big_round_trips = 1'000'000 / (n / 2);
+    s.idle_actors = n;
+    auto tt = run_isolated(troupe_side::big, s, "scaling big [troupe]");
+    auto ct = run_isolated(caf_side::big, s, "scaling big [caf]");
+    auto tm = run_isolated(troupe_side::idle_memory, s, "scaling memory [troupe]");
+    auto cm = run_isolated(caf_side::idle_memory, s, "scaling memory [caf]");
+    if (!tt || !ct || !tm || !cm) return 1;
+    std::printf("%10ld %14s %14s %16s %16s\n", n, format(*tt).c_str(), format(*ct).c_str(), format(*tm).c_str(),
+                format(*cm).c_str());
+    std::fflush(stdout);
+    out << (first ? "" : ",") << "\n  {\"actors\": " << n << ", \"troupe_msgs_per_s\": " << *tt
+        << ", \"caf_msgs_per_s\": " << *ct << ", \"troupe_bytes_per_actor\": " << *tm
+        << ", \"caf_bytes_per_actor\": " << *cm << "}";
+    first = false;
+  }
+  out << "\n]}\n";
+  return 0;
+}
+
 void usage() {
   std::puts(
       "usage: troupe-bench [--workload NAME]... [--reps N] [--quick] [--json FILE] [--list]\n"
@@ -193,6 +225,8 @@ int main(int argc, char** argv) {
       json_path = argv[++i];
     } else if (a == "--only" && i + 1 < argc) {
       only = argv[++i];
+    } else if (a == "--scaling" && i + 1 < argc) {
+      return run_scaling(argv[++i]);
     } else if (a == "--list") {
       for (auto& w : all_workloads()) std::printf("%s (%s)\n", w.name, w.unit);
       return 0;

@@ -404,31 +404,33 @@ troupe::behavior adder(troupe::actor_base&) {
   return {[](add_one a) { return a.x + 1; }};
 }
 
-// Sequential requests chained with then(): each reply triggers the next request.
-struct then_state {
-  troupe::actor server;
-  long left = 0;
-  troupe::response_promise<long> done;
-};
-
-void next_request(troupe::actor_base& self, const std::shared_ptr<then_state>& st, long x) {
-  if (st->left-- == 0) {
-    st->done.deliver(x);
-    return;
+// Sequential requests chained with then(): each reply triggers the next request. A class-based
+// actor, its state in members (the counterpart of CAF's stateful_actor).
+class then_client : public troupe::actor_base {
+ protected:
+  troupe::behavior make_behavior() override {
+    return {[this](run_requests r) {
+      server_ = r.server;
+      left_ = r.n;
+      done_ = make_response_promise<long>();
+      next(0);
+      return done_;
+    }};
   }
-  self.request<long>(st->server, add_one{x}, troupe::infinite).then([&self, st](long y) { next_request(self, st, y); });
-}
 
-troupe::behavior then_client(troupe::actor_base& self) {
-  auto st = std::make_shared<then_state>();
-  return {[&self, st](run_requests r) {
-    st->server = r.server;
-    st->left = r.n;
-    st->done = self.make_response_promise<long>();
-    next_request(self, st, 0);
-    return st->done;
-  }};
-}
+ private:
+  void next(long x) {
+    if (left_-- == 0) {
+      done_.deliver(x);
+      return;
+    }
+    request<long>(server_, add_one{x}, troupe::infinite).then([this](long y) { next(y); });
+  }
+
+  troupe::actor server_;
+  long left_ = 0;
+  troupe::response_promise<long> done_;
+};
 
 // The same loop as a coroutine.
 troupe::behavior await_client(troupe::actor_base& self) {
@@ -443,10 +445,11 @@ troupe::behavior await_client(troupe::actor_base& self) {
   }};
 }
 
-double run_request_response(const sizes& s, troupe::behavior (*client_fn)(troupe::actor_base&)) {
+template <class Spawn>
+double run_request_response(const sizes& s, Spawn spawn_client) {
   troupe::actor_system sys{config(s)};
   auto server = sys.spawn(adder);
-  auto client = sys.spawn(client_fn);
+  auto client = spawn_client(sys);
   auto t0 = clk::now();
   auto r = troupe::request<long>(client, run_requests{server, s.request_round_trips}, troupe::infinite).get();
   double secs = seconds_since(t0);
@@ -455,8 +458,12 @@ double run_request_response(const sizes& s, troupe::behavior (*client_fn)(troupe
 }
 }  // namespace
 
-double request_response_then(const sizes& s) { return run_request_response(s, then_client); }
-double request_response_await(const sizes& s) { return run_request_response(s, await_client); }
+double request_response_then(const sizes& s) {
+  return run_request_response(s, [](troupe::actor_system& sys) { return sys.spawn<then_client>(); });
+}
+double request_response_await(const sizes& s) {
+  return run_request_response(s, [](troupe::actor_system& sys) { return sys.spawn(await_client); });
+}
 
 // -- scatter_gather --------------------------------------------------------------------------------
 
