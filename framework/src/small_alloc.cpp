@@ -2,6 +2,9 @@
 
 #include <array>
 #include <cstdint>
+#include <mutex>
+#include <utility>
+#include <vector>
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 #define TROUPE_SMALL_ALLOC_CACHE 0
@@ -22,22 +25,45 @@ namespace {
 constexpr std::size_t granule = 16;
 constexpr std::size_t max_small = 512;
 constexpr std::size_t classes = max_small / granule;
-constexpr std::uint32_t max_cached = 1024;
+constexpr std::uint32_t batch = 64;          // blocks moved between a thread and the depot at once
+constexpr std::size_t max_depot_batches = 256;  // per class; beyond, blocks go back to malloc
 
 struct free_block {
   free_block* next;
 };
 
+/// Blocks in transit between threads, in batches: a thread that only frees (a receiver) hands
+/// full batches to the depot, a thread that only allocates (a sender) takes them back, one lock
+/// round trip per `batch` blocks. This is what keeps a producer/consumer pair off malloc.
+struct depot {
+  std::mutex m;
+  std::vector<free_block*> batches[classes];  // each a list of exactly `batch` blocks
+};
+depot& the_depot() {
+  static depot d;  // never destroyed: threads may free into it during static destruction
+  return d;
+}
+
+void free_list(free_block* b, std::size_t c) noexcept {
+  while (b) ::operator delete(std::exchange(b, b->next), (c + 1) * granule);
+}
+
+/// Per thread and class, two "magazines" of up to `batch` blocks: `current` serves allocations
+/// and takes frees; `spare` is a full one kept back, so that a thread alternating between
+/// allocating and freeing around a batch boundary does not go to the depot each time.
+struct magazine {
+  free_block* head = nullptr;
+  std::uint32_t count = 0;
+};
+
 struct thread_cache {
-  std::array<free_block*, classes> heads{};
-  std::array<std::uint32_t, classes> counts{};
+  std::array<magazine, classes> current{};
+  std::array<magazine, classes> spare{};
 
   ~thread_cache() {
     for (std::size_t c = 0; c < classes; ++c) {
-      while (free_block* b = heads[c]) {
-        heads[c] = b->next;
-        ::operator delete(b, (c + 1) * granule);
-      }
+      free_list(current[c].head, c);
+      free_list(spare[c].head, c);
     }
   }
 };
@@ -51,9 +77,23 @@ std::size_t class_of(std::size_t n) noexcept { return (n + granule - 1) / granul
 void* small_allocate(std::size_t n) {
   if (n == 0 || n > max_small) return ::operator new(n);
   const std::size_t c = class_of(n);
-  if (free_block* b = cache.heads[c]) {
-    cache.heads[c] = b->next;
-    --cache.counts[c];
+  magazine& cur = cache.current[c];
+  if (!cur.head) {
+    if (cache.spare[c].head) {
+      std::swap(cur, cache.spare[c]);
+    } else {
+      auto& d = the_depot();
+      std::lock_guard lock(d.m);
+      if (!d.batches[c].empty()) {
+        cur.head = d.batches[c].back();
+        cur.count = batch;
+        d.batches[c].pop_back();
+      }
+    }
+  }
+  if (free_block* b = cur.head) {
+    cur.head = b->next;
+    --cur.count;
     return b;
   }
   return ::operator new((c + 1) * granule);
@@ -66,14 +106,31 @@ void small_deallocate(void* p, std::size_t n) noexcept {
     return;
   }
   const std::size_t c = class_of(n);
-  if (cache.counts[c] >= max_cached) {
-    ::operator delete(p, (c + 1) * granule);
-    return;
+  magazine& cur = cache.current[c];
+  if (cur.count == batch) {
+    magazine& sp = cache.spare[c];
+    if (sp.head) {  // both full: the spare goes to the depot (or back to malloc)
+      bool kept = false;
+      {
+        auto& d = the_depot();
+        std::lock_guard lock(d.m);
+        if (d.batches[c].size() < max_depot_batches) {
+          try {
+            d.batches[c].push_back(sp.head);
+            kept = true;
+          } catch (...) {
+          }
+        }
+      }
+      if (!kept) free_list(sp.head, c);
+    }
+    sp = cur;
+    cur = magazine{};
   }
   auto* b = static_cast<free_block*>(p);
-  b->next = cache.heads[c];
-  cache.heads[c] = b;
-  ++cache.counts[c];
+  b->next = cur.head;
+  cur.head = b;
+  ++cur.count;
 }
 
 #else

@@ -1,13 +1,15 @@
 // small_alloc: a per-thread cache of small blocks for the runtime's own short-lived objects
 // (envelopes, future states, actors, behaviors).
 //
-// Blocks are grouped in 16-byte size classes up to 512 bytes; each thread keeps a free list per
-// class (at most `max_cached` blocks; beyond that, and above 512 bytes, blocks go back to
-// ::operator new/delete). A block freed on another thread than the one that allocated it joins
-// the freeing thread's cache, so a message allocated by its sender and freed by its receiver
-// costs no lock. glibc's own per-thread cache keeps 7 blocks per size, far too few for actors
-// that exchange bursts of messages (measured in docs/performance.md). No synchronisation: every
-// list belongs to one thread; lists are returned to the system allocator when the thread ends.
+// Blocks are grouped in 16-byte size classes up to 512 bytes (larger ones go straight to
+// ::operator new/delete). Each thread keeps a free list per class; a block freed on another
+// thread than the one that allocated it joins the freeing thread's list. Lists are kept as two
+// "magazines" of up to 64 blocks; when both are full, one moves as a whole to a shared depot,
+// where a thread whose magazines are empty picks it up: a sender that only allocates and a receiver that only frees meet there, one
+// lock round trip per 64 messages. glibc's own per-thread cache keeps 7 blocks per size, far too
+// few for actors that exchange bursts of messages (measured in docs/performance.md). The lists
+// need no synchronisation (one owner each); they go back to the system allocator when their
+// thread ends.
 //
 // Under AddressSanitizer or ThreadSanitizer the cache is off (blocks go straight to the system
 // allocator), so that use-after-free and races on recycled memory stay visible to the tools.
