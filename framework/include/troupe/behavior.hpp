@@ -94,25 +94,10 @@ void apply_handler_result(actor_base& self, envelope& e, R&& r) {
     if (e.reply) {
       auto st = std::move(r).release_state();
       auto& ref = *st;
-      ref.attach([st = std::move(st), reply = std::move(e.reply)]() mutable {
-        auto res = st->take();
-        if (!res) {
-          reply.fail(res.error());
-        } else if constexpr (std::is_void_v<typename D::value_type>) {
-          reply.deliver(unit{});
-        } else {
-          reply.deliver(std::move(*res));
-        }
-      });
+      ref.attach([st = std::move(st), reply = std::move(e.reply)]() mutable { reply.complete(st->take()); });
     }
   } else if constexpr (is_result<D>::value) {
-    if (!r) {
-      e.reply.fail(r.error());
-    } else if constexpr (std::is_void_v<typename D::value_type>) {
-      e.reply.deliver(unit{});
-    } else {
-      e.reply.deliver(std::move(*r));
-    }
+    e.reply.complete(std::move(r));
   } else {
     if (e.reply) e.reply.deliver(std::forward<R>(r));
   }

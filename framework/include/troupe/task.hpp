@@ -95,10 +95,7 @@ void finish_detached(task_promise<R>& p) noexcept {
   } else if (p.value) {
     try {
       if constexpr (is_result<R>::value) {
-        if (*p.value)
-          p.reply.deliver(std::move(**p.value));
-        else
-          p.reply.fail(p.value->error());
+        p.reply.complete(std::move(*p.value));
       } else {
         p.reply.deliver(std::move(*p.value));
       }

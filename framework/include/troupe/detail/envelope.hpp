@@ -11,6 +11,7 @@
 #include <troupe/detail/intrusive_ptr.hpp>
 #include <troupe/detail/unique_function.hpp>
 #include <troupe/error.hpp>
+#include <troupe/result.hpp>
 #include <troupe/type_meta.hpp>
 
 #include <coroutine>
@@ -57,6 +58,16 @@ class reply_handle {
   }
   void fail(error e) noexcept {
     if (auto s = std::move(sink_)) s->fail(std::move(e));
+  }
+  /// Answers with what `r` holds: its value (an acknowledgement for result<void>) or its error.
+  template <class T>
+  void complete(result<T>&& r) {
+    if (!r)
+      fail(r.error());
+    else if constexpr (std::is_void_v<T>)
+      deliver(unit{});
+    else
+      deliver(std::move(*r));
   }
 
  private:
