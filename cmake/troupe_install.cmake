@@ -4,16 +4,16 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-set(troupe_components framework)
-
-install(TARGETS troupe_framework EXPORT troupe_framework_targets
-        ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
-        RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
-        FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-install(EXPORT troupe_framework_targets NAMESPACE troupe::
-        FILE troupe_framework-targets.cmake
-        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/troupe)
+foreach(component IN ITEMS framework actors)
+  install(TARGETS troupe_${component} EXPORT troupe_${component}_targets
+          ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+          RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+          FILE_SET HEADERS DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT troupe_${component}_targets NAMESPACE troupe::
+          FILE troupe_${component}-targets.cmake
+          DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/troupe)
+endforeach()
 
 configure_package_config_file(cmake/troupe-config.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/troupe-config.cmake

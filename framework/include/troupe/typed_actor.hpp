@@ -35,6 +35,8 @@ class typed_actor {
   explicit typed_actor(actor a) noexcept : a_(std::move(a)) {}
 
   const actor& untyped() const noexcept { return a_; }
+  /// Widening to an untyped handle is implicit (it loses the compile-time checks, nothing else).
+  operator const actor&() const noexcept { return a_; }  // NOLINT
   explicit operator bool() const noexcept { return static_cast<bool>(a_); }
   actor_id id() const noexcept { return a_.id(); }
   node_id node() const noexcept { return a_.node(); }

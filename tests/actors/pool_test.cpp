@@ -1,0 +1,97 @@
+#include <support/test_actors.hpp>
+
+#include <troupe/actors/pool.hpp>
+#include <troupe/testing/test_system.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <set>
+#include <stdexcept>
+
+using namespace troupe;
+using namespace troupe::test;
+using namespace troupe::actors;
+
+namespace {
+struct job {
+  int key;
+};
+
+// Answers with its own id, so tests can see which routee served a job; a negative key crashes it.
+behavior id_worker(actor_base& self) {
+  return {[&self](job j) {
+    if (j.key < 0) throw std::runtime_error("crash");
+    return self.handle().id();
+  }};
+}
+routee_factory id_workers = [](actor_system& s) { return s.spawn(id_worker); };
+
+using id_pool = pool<job, actor_id>;
+
+std::vector<actor_id> serve(testing::test_system& t, id_pool& p, std::vector<int> keys) {
+  std::vector<actor_id> out;
+  for (int k : keys) {
+    auto f = request(p, job{k}, prompt);
+    out.push_back(*t.await(f));
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("round robin serves the routees in turn", "[actors][pool]") {
+  testing::test_system t;
+  auto p = spawn_pool<job, actor_id>(t.sys, {.size = 3, .strategy = routing::round_robin}, id_workers);
+  auto ids = serve(t, p, {0, 0, 0, 0, 0, 0});
+  CHECK(ids[0] != ids[1]);
+  CHECK(ids[1] != ids[2]);
+  CHECK(ids[0] == ids[3]);
+  CHECK(ids[1] == ids[4]);
+  CHECK(ids[2] == ids[5]);
+}
+
+TEST_CASE("consistent hashing sends a key to the same routee, and resizing moves few keys", "[actors][pool]") {
+  testing::test_system t;
+  auto key = [](const job& j) { return static_cast<std::uint64_t>(j.key); };
+  auto p = spawn_pool<job, actor_id>(t.sys, {.size = 4, .strategy = routing::consistent_hash, .key = key}, id_workers);
+  std::vector<int> keys;
+  for (int k = 0; k < 200; ++k) keys.push_back(k);
+  auto first = serve(t, p, keys);
+  CHECK(serve(t, p, keys) == first);  // stable
+  std::set<actor_id> used(first.begin(), first.end());
+  CHECK(used.size() == 4);  // spread over every routee
+  send(p, resize{5});
+  auto after = serve(t, p, keys);
+  int moved = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i) moved += after[i] != first[i];
+  CHECK(moved > 0);
+  CHECK(moved < 80);  // about 1/5 of the keys move, not most of them
+}
+
+TEST_CASE("random, broadcast and least_busy routing answer every request", "[actors][pool]") {
+  testing::test_system t;
+  for (auto strategy : {routing::random, routing::broadcast, routing::least_busy}) {
+    auto p = spawn_pool<job, actor_id>(t.sys, {.size = 3, .strategy = strategy}, id_workers);
+    auto ids = serve(t, p, {1, 2, 3, 4, 5, 6});
+    CHECK(ids.size() == 6);
+    for (auto id : ids) CHECK(id != 0);
+  }
+}
+
+TEST_CASE("a routee dying mid-request fails that request and is replaced", "[actors][pool]") {
+  testing::test_system t;
+  auto p = spawn_pool<job, actor_id>(t.sys, {.size = 2, .strategy = routing::round_robin}, id_workers);
+  auto before = serve(t, p, {0, 0});
+  // A negative key makes the routee throw: it dies with the request in hand. The requester
+  // gets the error at once; the pool replaces the routee.
+  auto doomed = request(p, job{-1}, prompt);
+  auto r = t.await(doomed);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == errc::handler_exception);
+  t.run_until_idle();  // the down message reaches the pool
+  auto size = request(p, pool_size{}, prompt);
+  CHECK(*t.await(size) == 2);
+  auto after = serve(t, p, {0, 0, 0, 0});
+  std::set<actor_id> now(after.begin(), after.end());
+  CHECK(now.size() == 2);
+  CHECK(now.count(before[0]) == 0);  // the dead routee (served the first job of the round) is gone
+}
