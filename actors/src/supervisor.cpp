@@ -25,7 +25,12 @@ struct state {
 void start(actor_base& self, state& st, child& c) {
   c.handle = c.spec.start(self.system());
   self.link_to(c.handle);
-  if (st.opts.names) send(st.opts.names, register_name{c.spec.name, c.handle});
+  if (st.opts.names) {
+    // The supervisor owns its children's names: take the name over (the registry may not have
+    // seen the old child's death yet; when it does, it only drops entries naming the dead one).
+    send(st.opts.names, unregister_name{c.spec.name});
+    send(st.opts.names, register_name{c.spec.name, c.handle});
+  }
 }
 
 void stop(actor_base& self, child& c) {

@@ -17,7 +17,8 @@
 //
 // Stable names: a child's handle changes when it restarts. Clients ask the supervisor
 // (`child_named{name}` -> the current handle), or give the supervisor a registry
-// (options.names): every (re)start registers the child there under its name.
+// (options.names): every (re)start registers the child there under its name (the supervisor
+// owns those names and takes them over).
 #pragma once
 
 #include <troupe/actor_system.hpp>
