@@ -228,31 +228,29 @@ void actor_base::link_to(const actor& other) {
   if (!other || other.get() == this) return;
   auto& x = extras();
   if (!contains(x.links, other.get())) x.links.emplace_back(other);
-  auto* e = new detail::envelope(detail::envelope_kind::link);
-  e->sender = handle();  // tells the other side who links
-  other->enqueue(e);
+  send_signal(other, detail::envelope_kind::link);
 }
 
 void actor_base::unlink_from(const actor& other) {
   if (!other || !extras_) return;
   erase_handle(extras_->links, other.get());
-  auto* e = new detail::envelope(detail::envelope_kind::unlink);
-  e->sender = handle();
-  other->enqueue(e);
+  send_signal(other, detail::envelope_kind::unlink);
 }
 
 void actor_base::monitor(const actor& other) {
   if (!other || other.get() == this) return;
-  auto* e = new detail::envelope(detail::envelope_kind::monitor);
-  e->sender = handle();
-  other->enqueue(e);
+  send_signal(other, detail::envelope_kind::monitor);
 }
 
 void actor_base::demonitor(const actor& other) {
   if (!other) return;
-  auto* e = new detail::envelope(detail::envelope_kind::demonitor);
-  e->sender = handle();
-  other->enqueue(e);
+  send_signal(other, detail::envelope_kind::demonitor);
+}
+
+void actor_base::send_signal(const actor& to, detail::envelope_kind kind) {
+  auto* e = new detail::envelope(kind);
+  e->sender = handle();  // tells the other side who links or monitors
+  to->enqueue(e);
 }
 
 void actor_base::trap_exit(bool on) { extras().trap_exit = on; }
@@ -276,6 +274,11 @@ class idle_timer final : public detail::ref_counted, public detail::timer_node {
  private:
   weak_actor target_;
 };
+void stop_idle_timer(detail::lifecycle_extras& x) noexcept {
+  if (!x.idle_timer) return;
+  detail::cancel_timer(*static_cast<idle_timer*>(x.idle_timer.get()));
+  x.idle_timer.reset();
+}
 }  // namespace
 
 void actor_base::set_idle_timeout(duration d, detail::unique_function<void()> fn) {
@@ -283,10 +286,7 @@ void actor_base::set_idle_timeout(duration d, detail::unique_function<void()> fn
   x.idle_timeout = d;
   x.idle_fn = std::move(fn);
   x.last_activity = system().timers().now();
-  if (x.idle_timer) {
-    detail::cancel_timer(*static_cast<idle_timer*>(x.idle_timer.get()));
-    x.idle_timer.reset();
-  }
+  stop_idle_timer(x);
   if (d == infinite || !x.idle_fn) return;
   auto* t = new idle_timer(*this);
   x.idle_timer = detail::intrusive_ptr<detail::ref_counted>(t, detail::adopt_ref);
@@ -505,7 +505,7 @@ void actor_base::handle_signal(detail::envelope& e) {
       if (e.sender) extras().monitors.emplace_back(e.sender);
       break;
     case envelope_kind::demonitor:
-      if (e.sender && extras_) {
+      if (e.sender && extras_) {  // one monitor per request: remove one entry, not all
         auto& m = extras_->monitors;
         auto it = std::find_if(m.begin(), m.end(), [&](const weak_actor& w) { return w.address() == e.sender.get(); });
         if (it != m.end()) m.erase(it);
@@ -579,13 +579,10 @@ void actor_base::terminate() noexcept {
     }
   }
   behavior_.reset();
-  if (extras_) extras_->retired.clear();
   if (extras_) {
     auto& x = *extras_;
-    if (x.idle_timer) {
-      detail::cancel_timer(*static_cast<idle_timer*>(x.idle_timer.get()));
-      x.idle_timer.reset();
-    }
+    x.retired.clear();
+    stop_idle_timer(x);
     x.idle_fn.reset();
     x.exit_handler.reset();
     try {

@@ -215,6 +215,7 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   detail::lifecycle_extras& extras();
   void handle_signal(detail::envelope& e);
   void stash(detail::envelope* e);
+  void send_signal(const actor& to, detail::envelope_kind kind);
   void clear_retired() noexcept;
   void bounce(detail::envelope* e) noexcept;
 
