@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   bool all_ok = true;
   for (auto& r : runs) {
     auto x = r.get();
+    if (!x) std::printf("  a client failed: %s\n", x.error().message().c_str());
     all_ok = all_ok && x && x->first >= 0;
     if (x) done += x->first, refused += x->second;
   }

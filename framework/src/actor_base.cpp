@@ -93,10 +93,22 @@ namespace detail {
 actor_base* current_actor() noexcept { return tls_current; }
 actor handle_of(actor_base* self) noexcept { return self->handle(); }
 
-void post_continuation(const actor& target, continuation_envelope* e) noexcept { deliver_to(target, e); }
+namespace {
+/// Work the actor sends itself: the envelope keeps a strong reference to it while queued.
+void post_to_self(actor target, envelope* e) noexcept {
+  abstract_actor* to = target.get();
+  e->sender = std::move(target);
+  if (to)
+    to->enqueue(e);
+  else
+    delete e;
+}
+}  // namespace
 
-void post_resume(const actor& target, std::coroutine_handle<> h, std::coroutine_handle<> root) {
-  deliver_to(target, new resume_envelope(h, root));
+void post_continuation(actor target, continuation_envelope* e) noexcept { post_to_self(std::move(target), e); }
+
+void post_resume(actor target, std::coroutine_handle<> h, std::coroutine_handle<> root) {
+  post_to_self(std::move(target), new resume_envelope(h, root));
 }
 
 void run_detached(unique_function<void()>& fn) noexcept {

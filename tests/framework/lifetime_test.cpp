@@ -1,5 +1,7 @@
 #include <support/test_actors.hpp>
 
+#include <troupe/testing/test_system.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -131,4 +133,27 @@ TEST_CASE("a delay is cancelled by shutdown", "[framework][lifetime]") {
   auto r = outside.get(prompt);
   REQUIRE_FALSE(r);
   CHECK((r.error() == errc::cancelled || r.error() == errc::receiver_down));
+}
+
+TEST_CASE("an unreferenced actor does not quit while a resumption of its own is queued", "[framework][lifetime][deterministic]") {
+  // FIFO order makes the fatal interleaving certain: the client's mailbox holds the
+  // 'unreferenced' signal (its only handle was a temporary) in front of the resumption that the
+  // echo's reply queued. The queued resumption must keep the client referenced.
+  troupe::testing::test_system t{1, troupe::testing::pick_order::fifo};
+  auto echo = t.sys.spawn(echo_plus_one);
+  auto f = request<int>(t.sys.spawn([](actor_base& self, actor e) -> behavior {
+                          return {[&self, e](ping p) -> task<int> {
+                            int v = p.value;
+                            for (int i = 0; i < 3; ++i) {
+                              auto r = co_await self.request<pong>(e, ping{v}, prompt);
+                              if (!r) co_return -1;
+                              v = r->value;
+                            }
+                            co_return v;
+                          }};
+                        }, echo),
+                        ping{0}, prompt);
+  auto r = t.await(f);
+  REQUIRE(r);
+  CHECK(*r == 3);
 }

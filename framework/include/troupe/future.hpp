@@ -41,10 +41,12 @@ namespace detail {
 actor_base* current_actor() noexcept;
 /// A strong handle to `self` (which is running on this thread).
 actor handle_of(actor_base* self) noexcept;
-/// Enqueues a continuation envelope on `target` (dropped if the actor is gone).
-void post_continuation(const actor& target, continuation_envelope* e) noexcept;
-/// Resumes `h` on `target`; destroys the frame if the actor is gone.
-void post_resume(const actor& target, std::coroutine_handle<> h, std::coroutine_handle<> root);
+/// Enqueues a continuation envelope on `target` (dropped if the actor is gone). The envelope
+/// holds `target` as its sender, so an actor with work queued for itself stays referenced: it
+/// is not taken for unreferenced (and quit) between a reply's arrival and its continuation.
+void post_continuation(actor target, continuation_envelope* e) noexcept;
+/// Resumes `h` on `target` (held as above); destroys the frame if the actor is gone.
+void post_resume(actor target, std::coroutine_handle<> h, std::coroutine_handle<> root);
 /// Runs an inline continuation with no current actor set (so that futures it touches do not
 /// route to the actor that happens to be completing it); logs and swallows exceptions.
 void run_detached(unique_function<void()>& fn) noexcept;
@@ -58,7 +60,7 @@ void route_continuation(future_state_base& st, Work&& work) {
     // The work goes into the continuation envelope as it is (not wrapped twice), so that small
     // continuations allocate nothing but the envelope.
     st.attach([target = handle_of(self), w = std::forward<Work>(work)]() mutable {
-      post_continuation(target, new continuation_envelope(std::move(w)));
+      post_continuation(std::move(target), new continuation_envelope(std::move(w)));
     });
   } else {
     st.attach([w = unique_function<void()>(std::forward<Work>(work))]() mutable { run_detached(w); });
@@ -121,8 +123,8 @@ struct future_awaiter {
   template <class P>
   void await_suspend(std::coroutine_handle<P> h) {
     if (actor_base* self = current_actor()) {
-      st->attach([target = handle_of(self), h = std::coroutine_handle<>(h), root = frame_to_destroy(h)] {
-        post_resume(target, h, root);
+      st->attach([target = handle_of(self), h = std::coroutine_handle<>(h), root = frame_to_destroy(h)]() mutable {
+        post_resume(std::move(target), h, root);
       });
     } else {
       st->attach([h] { h.resume(); });
