@@ -2,13 +2,14 @@
 //
 // One activation (resume) runs on one worker and processes up to the message budget. Only the
 // thread that won the mailbox's idle-to-busy transition runs it, so the actor's fields below
-// (behavior_, current_, stash, active_tasks_, state_) are touched by one thread at a time; the
+// (behavior_, current_, stash, live_tasks_, state_) are touched by one thread at a time; the
 // scheduler's queue hand-offs order one activation before the next.
 #include <troupe/actor_base.hpp>
 #include <troupe/actor_system.hpp>
 #include <troupe/behavior.hpp>
 
 #include "actor_registry.hpp"
+#include "runtime_thread.hpp"
 
 #include <spdlog/logger.h>
 #include <spdlog/spdlog.h>
@@ -41,6 +42,10 @@ struct lifecycle_extras {
   // Behaviors replaced while a handler (or a coroutine started by one) may still run in them;
   // destroyed once no handler and no handler coroutine is running.
   std::vector<std::unique_ptr<behavior_impl>> retired;
+  // Requests this actor answers later (response promises, returned futures): failed with
+  // receiver_down if it terminates first. Answered ones are swept out when the list has doubled.
+  std::vector<intrusive_ptr<reply_sink>> held_replies;
+  std::size_t sweep_at = 16;
 
   ~lifecycle_extras() {
     while (stash_head) delete std::exchange(stash_head, stash_head->next);
@@ -111,6 +116,24 @@ void post_resume(actor target, std::coroutine_handle<> h, std::coroutine_handle<
   post_to_self(std::move(target), new resume_envelope(h, root));
 }
 
+envelope* adopt_current_envelope(actor_base& self) noexcept {
+  self.adopted_ = true;
+  return self.current_;
+}
+
+void hold_reply(actor_base& self, const reply_handle& reply) {
+  reply_sink* s = reply.sink();
+  if (!s) return;
+  auto& x = self.extras();
+  auto& held = x.held_replies;
+  if (held.size() >= x.sweep_at) {
+    std::erase_if(held, [](const intrusive_ptr<reply_sink>& h) { return h->completed(); });
+    x.sweep_at = std::max<std::size_t>(16, 2 * held.size());
+  }
+  s->add_ref();
+  held.emplace_back(s, adopt_ref);
+}
+
 void run_detached(unique_function<void()>& fn) noexcept {
   current_scope none(nullptr);
   try {
@@ -122,12 +145,19 @@ void run_detached(unique_function<void()>& fn) noexcept {
   }
 }
 
+bool blocking_forbidden() noexcept { return tls_current || on_runtime_thread(); }
+
 void report_blocking_get() noexcept {
   if (actor_base* self = tls_current) {
     self->system().logger().error(
         "future::get() called inside {}: it would block a worker thread; use then() or co_await "
         "(returning errc::blocking_in_actor)",
         self->handle().to_string());
+  } else {
+    spdlog::error(
+        "troupe: future::get() called on a runtime thread (a worker, the timer thread, or a "
+        "continuation they run): it would stall the runtime; use then() (returning "
+        "errc::blocking_in_actor)");
   }
 }
 
@@ -141,10 +171,20 @@ bool has_terminated(const abstract_actor* a) noexcept {
   return static_cast<const actor_base*>(a)->terminated();
 }
 
-void task_started(actor_base& self) noexcept { ++self.active_tasks_; }
+void task_started(actor_base& self, task_promise_base& p) noexcept {
+  p.live_prev = nullptr;
+  p.live_next = self.live_tasks_;
+  if (self.live_tasks_) self.live_tasks_->live_prev = &p;
+  self.live_tasks_ = &p;
+}
 
-void task_finished(actor_base& self, std::exception_ptr ex) noexcept {
-  --self.active_tasks_;
+void task_finished(actor_base& self, task_promise_base& p, std::exception_ptr ex) noexcept {
+  if (p.live_prev)
+    p.live_prev->live_next = p.live_next;
+  else
+    self.live_tasks_ = p.live_next;
+  if (p.live_next) p.live_next->live_prev = p.live_prev;
+  p.live_prev = p.live_next = nullptr;
   if (ex) self.fail_with(std::move(ex));
 }
 
@@ -195,13 +235,13 @@ future<void> actor_base::delay(duration d) {
 
 void actor_base::become(behavior b) {
   auto next = std::move(b).release();
-  if (current_ || active_tasks_ > 0)
+  if (current_ || live_tasks_)
     extras().retired.push_back(std::move(behavior_));  // may still be running
   behavior_ = std::move(next);
 }
 
 void actor_base::clear_retired() noexcept {
-  if (extras_ && active_tasks_ == 0) extras_->retired.clear();
+  if (extras_ && !live_tasks_) extras_->retired.clear();
 }
 
 void actor_base::stash(detail::envelope* e) {
@@ -327,6 +367,17 @@ void actor_base::initialize() {
   }
 }
 
+void actor_base::refuse_start() noexcept {
+  state_ = run_state::dead;
+  try {
+    extras().reason = exit_reason::shutdown();
+  } catch (...) {  // out of memory: it still never starts, with a normal reason
+  }
+  detail::envelope* rest = mailbox_.close();
+  while (rest) bounce(std::exchange(rest, rest->next));
+  system().registry().remove(*this);
+}
+
 // -- enqueue -----------------------------------------------------------------------------------------
 
 bool actor_base::enqueue(detail::envelope* e) noexcept {
@@ -386,7 +437,7 @@ void actor_base::bounce(detail::envelope* e) noexcept {
           e->sender->enqueue(make_signal(envelope_kind::down_signal, down_msg{handle(), reason()}, handle()));
         break;
       default:
-        break;  // continuations are dropped; a resume envelope destroys its coroutine chain
+        break;  // continuations are dropped unrun; so are resumptions (see resume_envelope)
     }
   } catch (...) {
     // Allocation failed while bouncing: nothing more can be done for this envelope.
@@ -403,12 +454,12 @@ void actor_base::on_unreferenced() const noexcept {
 // -- activation ----------------------------------------------------------------------------------------
 
 detail::envelope* actor_base::peek_envelope() noexcept {
-  if (extras_ && extras_->stash_head && active_tasks_ == 0) return extras_->stash_head;
+  if (extras_ && extras_->stash_head && !live_tasks_) return extras_->stash_head;
   return mailbox_.peek();
 }
 
 detail::envelope* actor_base::next_envelope() noexcept {
-  if (extras_ && extras_->stash_head && active_tasks_ == 0) {
+  if (extras_ && extras_->stash_head && !live_tasks_) {
     auto& x = *extras_;
     detail::envelope* e = x.stash_head;
     x.stash_head = e->next;
@@ -436,7 +487,7 @@ resumable::resume_result actor_base::resume(std::size_t max_messages) noexcept {
     }
   }
   // Budget used up: go idle if that was all, so the actor is not queued again for nothing.
-  const bool stash_ready = extras_ && extras_->stash_head && active_tasks_ == 0;
+  const bool stash_ready = extras_ && extras_->stash_head && !live_tasks_;
   if (!stash_ready && mailbox_.try_block()) return resume_result::done;
   return resume_result::resume_later;
 }
@@ -445,7 +496,7 @@ void actor_base::dispatch(detail::envelope* e) noexcept {
   using detail::envelope_kind;
   switch (e->kind) {
     case envelope_kind::message:
-      if (await_mode_ == await_mode::sequential && active_tasks_ > 0) {
+      if (await_mode_ == await_mode::sequential && live_tasks_) {
         try {
           stash(e);  // held back, in order, until the running coroutines finish
           return;
@@ -489,6 +540,7 @@ void actor_base::dispatch(detail::envelope* e) noexcept {
       }
       break;
   }
+  if (std::exchange(adopted_, false)) return;  // a handler coroutine keeps it (and deletes it)
   delete e;
 }
 
@@ -568,6 +620,21 @@ void actor_base::fail_with(std::exception_ptr ex) noexcept {
   quit(exit_reason::exception(std::move(what)));
 }
 
+/// Fails every request the actor still holds with receiver_down and destroys its suspended
+/// handler coroutines (the latter also fails theirs, as their reply handles go). Runs as the
+/// actor terminates, on its thread, where no coroutine of its is running.
+void actor_base::abandon_held_work() noexcept {
+  if (extras_) {
+    auto held = std::move(extras_->held_replies);
+    for (auto& s : held) s->fail(error(errc::receiver_down, "the actor holding the request terminated"));
+  }
+  while (detail::task_promise_base* p = live_tasks_) {
+    live_tasks_ = p->live_next;
+    p->live_prev = p->live_next = nullptr;
+    p->root.destroy();  // never resumed: its frame, the tasks it awaits and its locals go now
+  }
+}
+
 void actor_base::terminate() noexcept {
   state_ = run_state::dead;
   const exit_reason reason = extras_ && extras_->reason ? *extras_->reason : exit_reason();
@@ -589,6 +656,7 @@ void actor_base::terminate() noexcept {
     } catch (...) {
       system().logger().error("actor#{}: on_exit threw", id());
     }
+    abandon_held_work();
   }
   behavior_.reset();
   if (extras_) {

@@ -73,9 +73,14 @@ std::size_t actor_system::running_actors() const noexcept { return registry_->si
 
 actor actor_system::launch(actor_base* a) {
   actor h = actor::adopt(a);  // the strong reference the actor was born with
-  const bool accepted = registry_->add(*a);
+  if (!registry_->add(*a)) {
+    // The system is shutting down or shut down: its workers may be gone, so an actor started
+    // now might never run. It is not started; its handle is a dead actor's.
+    detail::system_access::refuse_start(*a);
+    logger_->warn("spawn on an actor_system that is shutting down or shut down: actor#{} is not started", a->id());
+    return h;
+  }
   detail::system_access::initialize(*a);
-  if (!accepted) a->enqueue(new detail::envelope(detail::envelope_kind::shutdown));
   return h;
 }
 

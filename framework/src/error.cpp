@@ -15,6 +15,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::blocking_in_actor: return "blocking_in_actor";
     case errc::cancelled: return "cancelled";
     case errc::user: return "user";
+    case errc::invalid_future: return "invalid_future";
   }
   return "unknown";
 }

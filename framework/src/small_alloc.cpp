@@ -6,20 +6,22 @@
 #include <utility>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define TROUPE_SMALL_ALLOC_CACHE 0
+#if defined(__SANITIZE_ADDRESS__)
+#define TROUPE_ASAN 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define TROUPE_SMALL_ALLOC_CACHE 0
+#if __has_feature(address_sanitizer)
+#define TROUPE_ASAN 1
 #endif
 #endif
-#ifndef TROUPE_SMALL_ALLOC_CACHE
-#define TROUPE_SMALL_ALLOC_CACHE 1
+
+#ifdef TROUPE_ASAN
+#include <sanitizer/asan_interface.h>
+
+#include <cstring>
 #endif
 
 namespace troupe::detail {
 
-#if TROUPE_SMALL_ALLOC_CACHE
 namespace {
 
 constexpr std::size_t granule = 16;
@@ -31,6 +33,33 @@ constexpr std::size_t max_depot_batches = 256;  // per class; beyond, blocks go 
 struct free_block {
   free_block* next;
 };
+
+// Under AddressSanitizer a cached block is zeroed (so that stale pointers in it cannot hide a
+// leaked object from LeakSanitizer) and poisoned (so that a use after free is reported even
+// though the memory was not returned to malloc); only its link is touched, unpoisoned briefly.
+#ifdef TROUPE_ASAN
+void on_cache(void* p, std::size_t c) noexcept {
+  std::memset(p, 0, (c + 1) * granule);
+  ASAN_POISON_MEMORY_REGION(p, (c + 1) * granule);
+}
+void on_reuse(void* p, std::size_t c) noexcept { ASAN_UNPOISON_MEMORY_REGION(p, (c + 1) * granule); }
+free_block* next_of(free_block* b) noexcept {
+  ASAN_UNPOISON_MEMORY_REGION(b, sizeof(free_block));
+  free_block* n = b->next;
+  ASAN_POISON_MEMORY_REGION(b, sizeof(free_block));
+  return n;
+}
+void set_next(free_block* b, free_block* n) noexcept {
+  ASAN_UNPOISON_MEMORY_REGION(b, sizeof(free_block));
+  b->next = n;
+  ASAN_POISON_MEMORY_REGION(b, sizeof(free_block));
+}
+#else
+void on_cache(void*, std::size_t) noexcept {}
+void on_reuse(void*, std::size_t) noexcept {}
+free_block* next_of(free_block* b) noexcept { return b->next; }
+void set_next(free_block* b, free_block* n) noexcept { b->next = n; }
+#endif
 
 /// Blocks in transit between threads, in batches: a thread that only frees (a receiver) hands
 /// full batches to the depot, a thread that only allocates (a sender) takes them back, one lock
@@ -45,7 +74,12 @@ depot& the_depot() {
 }
 
 void free_list(free_block* b, std::size_t c) noexcept {
-  while (b) ::operator delete(std::exchange(b, b->next), (c + 1) * granule);
+  while (b) {
+    free_block* next = next_of(b);
+    on_reuse(b, c);
+    ::operator delete(b, (c + 1) * granule);
+    b = next;
+  }
 }
 
 /// Per thread and class, two "magazines" of up to `batch` blocks: `current` serves allocations
@@ -56,14 +90,22 @@ struct magazine {
   std::uint32_t count = 0;
 };
 
+// Set (for good) when this thread's cache has been destroyed. A thread's thread_local objects
+// are destroyed before static ones (the main thread's too), so a static actor_system frees
+// blocks after its thread's cache is gone: from then on they go straight to malloc. A plain
+// bool needs no destructor, so it stays readable to the end.
+thread_local bool cache_gone = false;
+
 struct thread_cache {
   std::array<magazine, classes> current{};
   std::array<magazine, classes> spare{};
 
   ~thread_cache() {
+    cache_gone = true;
     for (std::size_t c = 0; c < classes; ++c) {
-      free_list(current[c].head, c);
-      free_list(spare[c].head, c);
+      free_list(std::exchange(current[c].head, nullptr), c);
+      free_list(std::exchange(spare[c].head, nullptr), c);
+      current[c].count = spare[c].count = 0;
     }
   }
 };
@@ -75,7 +117,7 @@ std::size_t class_of(std::size_t n) noexcept { return (n + granule - 1) / granul
 }  // namespace
 
 void* small_allocate(std::size_t n) {
-  if (n == 0 || n > max_small) return ::operator new(n);
+  if (n == 0 || n > max_small || cache_gone) return ::operator new(n);
   const std::size_t c = class_of(n);
   magazine& cur = cache.current[c];
   if (!cur.head) {
@@ -92,8 +134,9 @@ void* small_allocate(std::size_t n) {
     }
   }
   if (free_block* b = cur.head) {
-    cur.head = b->next;
+    cur.head = next_of(b);
     --cur.count;
+    on_reuse(b, c);
     return b;
   }
   return ::operator new((c + 1) * granule);
@@ -101,7 +144,7 @@ void* small_allocate(std::size_t n) {
 
 void small_deallocate(void* p, std::size_t n) noexcept {
   if (!p) return;
-  if (n == 0 || n > max_small) {
+  if (n == 0 || n > max_small || cache_gone) {
     ::operator delete(p, n);
     return;
   }
@@ -127,17 +170,11 @@ void small_deallocate(void* p, std::size_t n) noexcept {
     sp = cur;
     cur = magazine{};
   }
+  on_cache(p, c);
   auto* b = static_cast<free_block*>(p);
-  b->next = cur.head;
+  set_next(b, cur.head);
   cur.head = b;
   ++cur.count;
 }
-
-#else
-
-void* small_allocate(std::size_t n) { return ::operator new(n); }
-void small_deallocate(void* p, std::size_t n) noexcept { ::operator delete(p, n); }
-
-#endif
 
 }  // namespace troupe::detail

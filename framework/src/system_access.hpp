@@ -12,6 +12,9 @@ class system_access {
   /// Runs make_behavior on the calling thread. Throws what make_behavior throws, after
   /// terminating the actor.
   static void initialize(actor_base& a) { a.initialize(); }
+  /// For an actor spawned on a system that is shutting down or shut down: terminates it at
+  /// once, unstarted (no make_behavior, no hooks), so that everything sent to it bounces.
+  static void refuse_start(actor_base& a) noexcept { a.refuse_start(); }
 };
 
 }  // namespace troupe::detail

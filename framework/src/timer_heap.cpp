@@ -1,5 +1,7 @@
 #include "timer_heap.hpp"
 
+#include "runtime_thread.hpp"
+
 #include <troupe/actor_system.hpp>
 #include <troupe/timer_service.hpp>
 
@@ -42,6 +44,7 @@ void timer_heap::claim(actor_system& sys, timer_node& n) noexcept {
 void timer_heap::fire(timer_node& n, bool cancelled) noexcept {
   access::system(n).store(nullptr, std::memory_order_release);
   const ref_counted* owner = access::owner(n);
+  runtime_thread_scope on_runtime;  // what the timer completes runs here: no blocking get()
   n.on_timer(cancelled);
   owner->release();
 }

@@ -1,5 +1,7 @@
 #include "work_stealing_scheduler.hpp"
 
+#include "runtime_thread.hpp"
+
 namespace troupe::detail {
 namespace {
 
@@ -33,12 +35,19 @@ void work_stealing_scheduler::start() {
 void work_stealing_scheduler::schedule(resumable* r) noexcept {
   if (tls_worker.pool == this) {
     auto& w = *static_cast<worker*>(tls_worker.self);
-    if (resumable* displaced = std::exchange(w.lifo, r)) push_local(w, displaced);
+    // An empty slot is filled with a plain store: a watcher only ever empties the slot, so no
+    // value can be lost. A full one is swapped, and the displaced actor queued.
+    if (!w.lifo.load(std::memory_order_relaxed)) {
+      w.lifo.store(r, std::memory_order_release);
+      return;
+    }
+    if (resumable* displaced = w.lifo.exchange(r, std::memory_order_acq_rel)) push_local(w, displaced);
     return;
   }
   {
     std::lock_guard lock(global_m_);
     global_.push_back(r);
+    global_size_.store(global_.size(), std::memory_order_relaxed);
   }
   notify_one();
 }
@@ -62,6 +71,13 @@ void work_stealing_scheduler::notify_one() noexcept {
   park_cv_.notify_one();
 }
 
+resumable* work_stealing_scheduler::take_lifo(worker& w) noexcept {
+  if (!w.lifo.load(std::memory_order_relaxed)) return nullptr;
+  // An exchange, not a store: a watcher may be emptying the slot at the same moment, and only
+  // one of us may run the actor.
+  return w.lifo.exchange(nullptr, std::memory_order_acquire);
+}
+
 resumable* work_stealing_scheduler::pop_front(worker& w) noexcept {
   if (w.queued.load(std::memory_order_relaxed) == 0) return nullptr;
   std::lock_guard lock(w.m);
@@ -73,10 +89,12 @@ resumable* work_stealing_scheduler::pop_front(worker& w) noexcept {
 }
 
 resumable* work_stealing_scheduler::pop_global() noexcept {
+  if (global_size_.load(std::memory_order_relaxed) == 0) return nullptr;
   std::lock_guard lock(global_m_);
   if (global_.empty()) return nullptr;
   resumable* r = global_.front();
   global_.pop_front();
+  global_size_.store(global_.size(), std::memory_order_relaxed);
   return r;
 }
 
@@ -90,19 +108,23 @@ resumable* work_stealing_scheduler::steal(worker& thief) noexcept {
 }
 
 resumable* work_stealing_scheduler::next_job(worker& w) noexcept {
-  if (w.lifo) {
-    bool queue_has_work = w.queued.load(std::memory_order_relaxed) != 0;
-    if (!queue_has_work || w.lifo_streak < max_lifo_streak) {
-      ++w.lifo_streak;
-      return std::exchange(w.lifo, nullptr);
+  // The precedence rules are in the header comment.
+  const bool global_turn = ++w.ticks % global_check_interval == 0 &&
+                           global_size_.load(std::memory_order_relaxed) != 0;
+  if (w.lifo.load(std::memory_order_relaxed)) {
+    const bool others_wait = w.queued.load(std::memory_order_relaxed) != 0 ||
+                             global_size_.load(std::memory_order_relaxed) != 0;
+    if (!global_turn && (w.lifo_streak < max_lifo_streak || !others_wait)) {
+      if (resumable* r = take_lifo(w)) {
+        ++w.lifo_streak;
+        return r;
+      }
+    } else if (resumable* r = take_lifo(w)) {
+      push_local(w, r);  // to the back of the queue: the others go first
     }
-    // Fairness: let the queue run; the LIFO actor goes to the back.
-    std::lock_guard lock(w.m);
-    w.queue.push_back(std::exchange(w.lifo, nullptr));
-    w.queued.store(w.queue.size(), std::memory_order_relaxed);
   }
   w.lifo_streak = 0;
-  if (++w.ticks % global_check_interval == 0)
+  if (global_turn)
     if (resumable* r = pop_global()) return r;
   if (resumable* r = pop_front(w)) return r;
   if (resumable* r = pop_global()) return r;
@@ -121,7 +143,18 @@ bool work_stealing_scheduler::any_work() noexcept {
   return false;
 }
 
-bool work_stealing_scheduler::park(worker&) noexcept {
+resumable* work_stealing_scheduler::steal_stalled_lifo(worker& thief) noexcept {
+  for (auto& v : workers_) {
+    if (v.get() == &thief) continue;
+    const std::uint64_t jobs = v->jobs.load(std::memory_order_relaxed);
+    const bool stalled = jobs == std::exchange(v->jobs_seen, jobs);
+    if (stalled && v->lifo.load(std::memory_order_relaxed))
+      if (resumable* r = v->lifo.exchange(nullptr, std::memory_order_acquire)) return r;
+  }
+  return nullptr;
+}
+
+bool work_stealing_scheduler::park(worker& w, resumable*& stolen) noexcept {
   std::unique_lock lock(park_m_);
   sleepers_.fetch_add(1, std::memory_order_acq_rel);
   for (;;) {
@@ -130,13 +163,26 @@ bool work_stealing_scheduler::park(worker&) noexcept {
       sleepers_.fetch_sub(1, std::memory_order_relaxed);
       return false;
     }
+    // Watch for stalled LIFO slots while some worker is busy (see the header comment).
+    const bool someone_busy = sleepers_.load(std::memory_order_relaxed) < workers_.size();
+    if (someone_busy && !watching_) {
+      watching_ = true;
+      for (auto& v : workers_) v->jobs_seen = v->jobs.load(std::memory_order_relaxed);
+      park_cv_.wait_for(lock, stall_check);
+      watching_ = false;
+      if ((stolen = steal_stalled_lifo(w))) break;
+      continue;
+    }
     park_cv_.wait(lock);
   }
-  sleepers_.fetch_sub(1, std::memory_order_relaxed);
+  // This worker is about to be busy. If the others all sleep indefinitely (they parked while
+  // everyone was idle), wake one to become the watcher.
+  if (sleepers_.fetch_sub(1, std::memory_order_relaxed) > 1 && !watching_) park_cv_.notify_one();
   return true;
 }
 
 void work_stealing_scheduler::execute(worker* w, resumable* r) noexcept {
+  if (w) w->jobs.store(w->jobs.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   if (r->resume(budget_) == resumable::resume_result::resume_later) {
     if (w)
       push_local(*w, r);
@@ -149,12 +195,15 @@ void work_stealing_scheduler::execute(worker* w, resumable* r) noexcept {
 
 void work_stealing_scheduler::run(worker& w) noexcept {
   tls_worker = {this, &w};
+  runtime_thread_scope on_runtime;
   for (;;) {
     if (resumable* r = next_job(w)) {
       execute(&w, r);
       continue;
     }
-    if (!park(w)) break;
+    resumable* stolen = nullptr;
+    if (!park(w, stolen)) break;
+    if (stolen) execute(&w, stolen);
   }
   tls_worker = {};
 }
@@ -169,6 +218,7 @@ void work_stealing_scheduler::stop() noexcept {
   for (auto& w : workers_)
     if (w->thread.joinable()) w->thread.join();
   // Anything scheduled after the workers left (a late bounce) runs here, on this thread.
+  runtime_thread_scope on_runtime;
   for (;;) {
     resumable* r = nullptr;
     {

@@ -95,3 +95,29 @@ TEST_CASE("a routee dying mid-request fails that request and is replaced", "[act
   CHECK(now.size() == 2);
   CHECK(now.count(before[0]) == 0);  // the dead routee (served the first job of the round) is gone
 }
+
+TEST_CASE("a pool client learns at once that the routee holding its request died", "[actors][pool][lifetime]") {
+  testing::test_system t;
+  std::vector<actor> routees;
+  // Each routee holds a job in a coroutine that waits an hour (of virtual time) before answering.
+  auto p = spawn_pool<job, actor_id>(t.sys, {.size = 1}, [&routees](actor_system& s) {
+    auto a = s.spawn([](actor_base& self) -> behavior {
+      return {[&self](job) -> task<actor_id> {
+        co_await self.delay(1h);
+        co_return self.handle().id();
+      }};
+    });
+    routees.push_back(a);
+    return a;
+  });
+  auto f = request(p, job{1}, infinite);
+  t.run_until_idle();
+  REQUIRE(routees.size() == 1);
+  REQUIRE_FALSE(f.ready());
+  send_exit(routees.front(), exit_reason::kill());
+  t.run_until_idle();  // no virtual time passes: the answer must not wait for the routee's delay
+  REQUIRE(f.ready());
+  auto r = t.await(f);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == errc::receiver_down);
+}

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <future>
 #include <stdexcept>
 #include <string>
@@ -206,4 +207,45 @@ TEST_CASE("then continuations inside an actor run on the actor", "[framework][co
   }
   for (auto& r : rounds) CHECK(r.get().has_value());
   CHECK(*request<int>(a, get_log{}, prompt).get() == 4000);
+}
+
+namespace {
+std::atomic<const void*> last_destroyed{nullptr};
+
+/// A message that records where it was destroyed: a coroutine can tell whether the message it
+/// refers to is still alive.
+struct tracked {
+  std::string text;
+  explicit tracked(std::string t) : text(std::move(t)) {}
+  tracked(tracked&&) = default;
+  ~tracked() { last_destroyed.store(this); }
+};
+struct by_rvalue {
+  tracked t;
+};
+}  // namespace
+
+TEST_CASE("a coroutine handler may take its message by reference across suspensions", "[framework][coroutine]") {
+  actor_system sys{two_workers()};
+  auto echo = sys.spawn(echo_plus_one);
+  auto a = sys.spawn([](actor_base& self, actor e) -> behavior {
+    return {
+        [&self, e](const tracked& m) -> task<std::string> {
+          co_await self.request<pong>(e, ping{1}, prompt);  // suspends; other messages may run
+          co_await self.delay(std::chrono::milliseconds(1));
+          if (last_destroyed.load() == &m) co_return "destroyed";
+          co_return m.text;
+        },
+        [&self, e](by_rvalue&& m) -> task<std::string> {
+          co_await self.request<pong>(e, ping{1}, prompt);
+          if (last_destroyed.load() == &m.t) co_return "destroyed";
+          co_return std::move(m.t.text);
+        },
+    };
+  }, echo);
+  const std::string long_text(100, 'x');  // on the heap: freed memory would not read back as this
+  auto r1 = request<std::string>(a, tracked{long_text}, prompt);
+  auto r2 = request<std::string>(a, by_rvalue{tracked{long_text + "y"}}, prompt);
+  CHECK(*r1.get() == long_text);
+  CHECK(*r2.get() == long_text + "y");
 }

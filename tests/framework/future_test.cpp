@@ -138,5 +138,112 @@ TEST_CASE("ready and error futures", "[framework][future]") {
   auto e = make_error_future<int>(error(errc::user, "x"));
   CHECK(e.get().error() == errc::user);
   future<int> empty;
-  CHECK(empty.get().error() == errc::receiver_down);
+  CHECK(empty.get().error() == errc::invalid_future);
+}
+
+namespace {
+constexpr int deep = 100'000;
+
+/// An asynchronous loop: each step's continuation returns the future of the next step.
+future<int> count_down(int n) {
+  if (n == 0) return make_ready_future(0);
+  return make_ready_future(n).then([](int k) { return count_down(k - 1); });
+}
+
+struct run_loop {
+  int steps;
+};
+
+/// The value, or -1 for an error: lets a CHECK compare a result<int> with a number.
+int value_of(result<int> r) { return r ? *r : -1; }
+}  // namespace
+
+TEST_CASE("a 100k-step then chain attached outside actors runs in bounded stack", "[framework][future][deep]") {
+  auto head = detail::make_state<int>();
+  future<int> f{head};
+  for (int i = 0; i < deep; ++i) f = std::move(f).then([](int v) { return v + 1; });
+  head->set_value(0);  // completes the whole chain from here
+  auto r = f.get();
+  REQUIRE(r);
+  CHECK(*r == deep);
+}
+
+TEST_CASE("an asynchronous loop of 100k steps runs in bounded stack outside actors", "[framework][future][deep]") {
+  auto r = count_down(deep).get();
+  REQUIRE(r);
+  CHECK(*r == 0);
+}
+
+TEST_CASE("an asynchronous loop of 100k steps runs in bounded stack inside an actor", "[framework][future][deep]") {
+  actor_system sys{two_workers()};
+  auto a = sys.spawn([](actor_base&) -> behavior {
+    return {[](run_loop l) { return count_down(l.steps); }};
+  });
+  auto r = request<int>(a, run_loop{deep}, prompt).get();
+  REQUIRE(r);
+  CHECK(*r == 0);
+}
+
+TEST_CASE("consuming an empty or consumed future fails with invalid_future", "[framework][future]") {
+  future<int> empty;
+  CHECK(empty.get().error() == errc::invalid_future);
+  CHECK(future<int>{}.then([](int v) { return v; }).get().error() == errc::invalid_future);
+  CHECK(value_of(future<int>{}.then([](result<int> r) { return r ? 1 : 2; }).get()) == 2);
+  auto out = detail::make_state<int>();
+  future<int>{}.forward_to(out);
+  CHECK(future<int>(out).get().error() == errc::invalid_future);
+  CHECK(when_all(future<int>{}, make_ready_future(1)).get().error() == errc::invalid_future);
+  CHECK(when_any(future<int>{}, future<int>{}).get().error() == errc::invalid_future);
+  std::vector<future<int>> v;
+  v.emplace_back();
+  CHECK(when_all(std::move(v)).get().error() == errc::invalid_future);
+  auto f = make_ready_future(3);
+  (void)f.get();
+  CHECK(f.get().error() == errc::invalid_future);  // consumed
+}
+
+TEST_CASE("co_await of an empty future yields invalid_future", "[framework][future][coroutine]") {
+  actor_system sys{two_workers()};
+  auto a = sys.spawn([](actor_base&) -> behavior {
+    return {[](hold) -> task<int> {
+      future<int> nothing;
+      auto r = co_await std::move(nothing);
+      co_return r ? 1 : static_cast<int>(r.error().code());
+    }};
+  });
+  CHECK(value_of(request<int>(a, hold{}, prompt).get()) == static_cast<int>(errc::invalid_future));
+}
+
+TEST_CASE("get in a continuation run by a worker refuses to block it", "[framework][future][blocking]") {
+  actor_system sys{two_workers()};
+  auto silent = sys.spawn(never_answers);
+  // Attached outside any actor, to a future that an actor completes later: the continuation
+  // then runs on that actor's worker.
+  struct complete {
+    detail::state_ptr<int> st;
+  };
+  auto completer = sys.spawn([](actor_base&) -> behavior {
+    return {[](complete c) { c.st->set_value(1); }};
+  });
+  auto head = detail::make_state<int>();
+  auto f = future<int>(head).then([silent](int) {
+    auto inner = request<int>(silent, hold{}, infinite);
+    return static_cast<int>(inner.get().error().code());  // would block the worker forever
+  });
+  send(completer, complete{head});
+  CHECK(value_of(f.get(prompt)) == static_cast<int>(errc::blocking_in_actor));
+}
+
+TEST_CASE("get in a continuation run by the timer thread refuses to block it", "[framework][future][blocking]") {
+  actor_system sys{two_workers()};
+  auto silent = sys.spawn(never_answers);
+  // The continuation is attached first; then the timeout is armed, and fires on the timer
+  // thread, which runs the continuation.
+  auto st = detail::make_state<int>();
+  auto f = future<int>(st).then([silent](result<int>) {
+    auto inner = request<int>(silent, hold{}, infinite);
+    return static_cast<int>(inner.get(std::chrono::hours(1)).error().code());
+  });
+  st->arm_timeout(sys, std::chrono::milliseconds(1));
+  CHECK(value_of(f.get(prompt)) == static_cast<int>(errc::blocking_in_actor));
 }

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <deque>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -145,4 +147,69 @@ TEST_CASE("a custom scheduler replaces the thread pool", "[framework][scheduler]
   CHECK(manual->run_until_idle() == 1);
   REQUIRE(f.ready());
   CHECK(f.get()->value == 2);
+}
+
+namespace {
+
+struct volley {};
+
+/// Two actors that hand a message back and forth until `stop` is set: each hand-off wakes the
+/// partner on the same worker (the LIFO slot), the pattern that used to starve everyone else.
+void start_ping_pong_pair(actor_system& sys, std::atomic<bool>& stop) {
+  auto player = [](actor_base& self, std::atomic<bool>* s) -> behavior {
+    return {[&self, s](volley) {
+      if (!s->load(std::memory_order_relaxed)) self.send(self.current_sender(), volley{});
+    }};
+  };
+  auto a = sys.spawn(player, &stop);
+  auto b = sys.spawn(player, &stop);
+  // b serves first, with a as the sender: from then on they answer each other.
+  b->enqueue(detail::make_message(volley{}, a));
+}
+
+void idle_actor_answers_while_pairs_play(std::size_t workers) {
+  actor_system_config cfg;
+  cfg.worker_count = workers;
+  actor_system sys{cfg};
+  std::atomic<bool> stop{false};
+  for (std::size_t i = 0; i < workers; ++i) start_ping_pong_pair(sys, stop);
+  auto idle = sys.spawn(echo_plus_one);
+  int answered = 0;
+  for (int i = 0; i < 5; ++i)
+    if (request<pong>(idle, ping{i}, prompt).get()) ++answered;
+  stop = true;
+  CHECK(answered == 5);
+}
+
+}  // namespace
+
+TEST_CASE("a ping-pong pair on the only worker does not starve a request from outside",
+          "[framework][scheduler][fairness]") {
+  idle_actor_answers_while_pairs_play(1);
+}
+
+TEST_CASE("a ping-pong pair on each worker does not starve a request from outside", "[framework][scheduler][fairness]") {
+  idle_actor_answers_while_pairs_play(2);
+}
+
+TEST_CASE("an actor woken by a long handler runs on another worker meanwhile", "[framework][scheduler][fairness]") {
+  actor_system sys{two_workers()};
+  struct go {};
+  struct mark {};
+  auto ran = std::make_shared<std::promise<void>>();
+  auto marker = sys.spawn([](actor_base&, std::shared_ptr<std::promise<void>> p) -> behavior {
+    return {[p](mark) { p->set_value(); }};
+  }, ran);
+  // The long handler wakes `marker` (which lands in this worker's LIFO slot) and then keeps its
+  // worker busy until `marker` has run somewhere else, for at most `prompt`: a stand-in for a
+  // long computation that does not end by itself while the woken actor waits behind it.
+  auto long_handler = sys.spawn([](actor_base& self, actor m, std::shared_ptr<std::promise<void>> p) -> behavior {
+    return {[&self, m, p](go) {
+      self.send(m, mark{});
+      return p->get_future().wait_for(prompt) == std::future_status::ready;
+    }};
+  }, marker, ran);
+  auto r = request<bool>(long_handler, go{}, infinite).get();
+  REQUIRE(r);
+  CHECK(*r);
 }

@@ -149,3 +149,42 @@ TEST_CASE("timers work on the real thread pool too", "[framework][timer]") {
   CHECK(f.get() == 5);
   send_exit(a, exit_reason::kill());
 }
+
+TEST_CASE("spawn after shutdown gives a dead actor: sends bounce, requests fail at once",
+          "[framework][shutdown]") {
+  actor_system sys{two_workers()};
+  sys.shutdown();
+  std::atomic<int> started{0};
+  auto a = sys.spawn([&started](actor_base&) -> behavior {
+    started.fetch_add(1);
+    return {[](ping p) { return pong{p.value + 1}; }};
+  });
+  REQUIRE(a);
+  CHECK(started.load() == 0);  // never started
+  CHECK(sys.running_actors() == 0);
+  auto r = request<pong>(a, ping{1}, infinite).get(prompt);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == errc::receiver_down);
+  const auto dead_before = sys.dead_letters();
+  send(a, ping{2});
+  CHECK(sys.dead_letters() == dead_before + 1);
+}
+
+TEST_CASE("an actor spawned while the system shuts down is stopped, not left unstarted",
+          "[framework][shutdown]") {
+  actor_system sys{two_workers()};
+  std::promise<actor> spawned;
+  auto child = spawned.get_future();
+  // Its on_exit spawns another actor: by then the system is shutting down.
+  struct spawner : actor_base {
+    std::promise<actor>* out;
+    explicit spawner(std::promise<actor>* o) : out(o) {}
+    void on_exit(const exit_reason&) override { out->set_value(system().spawn(echo_plus_one)); }
+  };
+  auto keep = sys.spawn<spawner>(&spawned);  // held: it quits at shutdown, not before
+  sys.shutdown();
+  auto late = child.get();
+  auto r = request<pong>(late, ping{1}, infinite).get(prompt);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == errc::receiver_down);
+}

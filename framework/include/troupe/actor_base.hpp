@@ -17,8 +17,13 @@
 // message it sent, no pending continuation of its own), it processes what its mailbox still
 // holds and quits normally. When it quits, its mailbox closes at once: requests still queued and
 // requests sent later fail with errc::receiver_down (immediately, not at their timeout), plain
-// messages become dead letters; then on_exit runs, the behavior is destroyed, linked actors get
-// an exit signal and monitoring actors a down_msg, both carrying the exit_reason.
+// messages become dead letters; then on_exit runs; then every request the actor still holds
+// unanswered fails with errc::receiver_down (kept in a response_promise wherever it is stored,
+// answered by a returned future, or by a suspended handler coroutine), and its suspended
+// handler coroutines are destroyed (never resumed); then the behavior is destroyed, linked
+// actors get an exit signal and monitoring actors a down_msg, both carrying the exit_reason.
+// All of this happens on the actor's worker as it terminates, not when some awaited timer or
+// reply arrives later.
 //
 // System signals (exit, down, link, monitor, kill, shutdown) are served before ordinary
 // messages, so they are never stuck behind a long mailbox; they may overtake ordinary messages
@@ -61,6 +66,7 @@ class behavior_impl : public uses_small_alloc {
 class system_access;
 class testing_access;
 struct lifecycle_extras;
+envelope* adopt_current_envelope(actor_base& self) noexcept;
 }  // namespace detail
 
 /// What an actor does with its other messages while one of its handler coroutines is suspended.
@@ -123,7 +129,7 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   template <class R>
   response_promise<R> make_response_promise() {
     return response_promise<R>(current_ ? std::move(current_->reply) : troupe::detail::reply_handle(),
-                               handle());
+                               *this);
   }
 
   /// A future that completes (successfully) after `d`; `co_await self.delay(d)` in a coroutine.
@@ -199,13 +205,16 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
  private:
   friend class detail::system_access;
   friend class detail::testing_access;
-  friend void detail::task_started(actor_base&) noexcept;
-  friend void detail::task_finished(actor_base&, std::exception_ptr) noexcept;
+  friend void detail::task_started(actor_base&, detail::task_promise_base&) noexcept;
+  friend void detail::task_finished(actor_base&, detail::task_promise_base&, std::exception_ptr) noexcept;
+  friend detail::envelope* detail::adopt_current_envelope(actor_base&) noexcept;
+  friend void detail::hold_reply(actor_base&, const detail::reply_handle&);
 
   enum class run_state : std::uint8_t { running, quitting, dead };
 
   void on_unreferenced() const noexcept final;
   void initialize();
+  void refuse_start() noexcept;
   void dispatch(detail::envelope* e) noexcept;
   void dispatch_message(detail::envelope& e);
   void fail_with(std::exception_ptr ex) noexcept;
@@ -218,6 +227,7 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   void send_signal(const actor& to, detail::envelope_kind kind);
   void clear_retired() noexcept;
   void bounce(detail::envelope* e) noexcept;
+  void abandon_held_work() noexcept;
 
   // Layout: an idle actor is this object plus its behavior; keep it small (see
   // docs/performance.md). What few actors use lives in extras_.
@@ -229,9 +239,11 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   std::unique_ptr<detail::lifecycle_extras> extras_;
   std::atomic<std::uint32_t> capacity_{0};             // 0: unbounded
   std::atomic<std::uint32_t> queued_{0};               // counted messages, when bounded
-  std::uint32_t active_tasks_ = 0;
+  // Running handler coroutines (a list through their promises; see task_promise_base).
+  detail::task_promise_base* live_tasks_ = nullptr;
   run_state state_ = run_state::running;
   await_mode await_mode_ = await_mode::interleave;
+  bool adopted_ = false;  // the envelope being dispatched was kept by a handler coroutine
 
   // Intrusive links of the system's registry of live actors (guarded by the registry's lock).
   actor_base* reg_prev_ = nullptr;

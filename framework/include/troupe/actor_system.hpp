@@ -7,6 +7,9 @@
 //
 // spawn runs the actor's make_behavior (or the function) on the calling thread, before it
 // returns the handle; a function returning typed_behavior<Sigs...> gives a typed_actor<Sigs...>.
+// On a system that is shutting down or shut down, spawn constructs the actor but never starts
+// it (no make_behavior, no hooks) and logs a warning: the handle is a dead actor's, so sends to
+// it are dead letters and requests fail at once with errc::receiver_down.
 // The destructor shuts the system down: every actor is told to quit (pending requests fail with
 // errc::receiver_down), the destructor waits until all have quit, then stops the timer thread
 // (pending delays and timeouts fail with errc::cancelled) and joins the workers. Do not

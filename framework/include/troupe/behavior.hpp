@@ -82,6 +82,13 @@ struct reply_type<delegated<R>> {
   using type = R;
 };
 
+/// Takes the envelope being dispatched on `self` away from the runtime (which then does not
+/// delete it): a handler coroutine that refers into its message keeps it (actor_base.cpp).
+envelope* adopt_current_envelope(actor_base& self) noexcept;
+/// Makes `self` answer `reply` with receiver_down if it terminates before the reply is
+/// completed elsewhere (a returned future, a response_promise).
+void hold_reply(actor_base& self, const reply_handle& reply);
+
 /// Sends what a handler returned to the requester, as the table above says.
 template <class R>
 void apply_handler_result(actor_base& self, envelope& e, R&& r) {
@@ -92,6 +99,7 @@ void apply_handler_result(actor_base& self, envelope& e, R&& r) {
     // answered elsewhere
   } else if constexpr (is_future<D>::value) {
     if (e.reply) {
+      hold_reply(self, e.reply);
       auto st = std::move(r).release_state();
       auto& ref = *st;
       ref.attach([st = std::move(st), reply = std::move(e.reply)]() mutable { reply.complete(st->take()); });
@@ -118,6 +126,10 @@ bool try_handler(F& f, actor_base& self, envelope& e) {
   if constexpr (std::is_void_v<handler_return_t<F>>) {
     call();
     if (e.reply) e.reply.deliver(unit{});
+  } else if constexpr (is_task<handler_return_t<F>>::value && std::is_reference_v<A>) {
+    // The coroutine refers into the envelope: it keeps the envelope until it finishes.
+    auto t = call();
+    std::move(t).start_detached(self, std::move(e.reply), adopt_current_envelope(self));
   } else {
     apply_handler_result(self, e, call());
   }

@@ -32,12 +32,16 @@ enum class errc : std::uint8_t {
   broken_promise = 7,
   /// The reply's type was not the type the requester asked for.
   type_mismatch = 8,
-  /// future::get() was called inside an actor, where it would block a worker thread.
+  /// future::get() was called where blocking would stall the runtime: inside an actor, on a
+  /// worker or timer thread, or inside a continuation that such a thread runs.
   blocking_in_actor = 9,
   /// The operation was cancelled (a timer or delay stopped by shutdown).
   cancelled = 10,
   /// An error the application defined, carried in the detail.
   user = 11,
+  /// The future was empty (default-constructed) or already consumed by get(), then(),
+  /// co_await, forward_to or a when_* combinator.
+  invalid_future = 12,
 };
 
 /// A short, stable name for a code ("timeout", "receiver_down", ...).

@@ -7,16 +7,20 @@
 // A future completes exactly once, with a value or a troupe::error; it never stays pending
 // silently (requests time out, fail when their receiver dies, or fail at shutdown). It has one
 // consumer, chosen once:
-//   * `get()` / `get(timeout)` block the calling thread. Only for threads that are not actors:
-//     inside an actor get() would stall a worker, so it returns errc::blocking_in_actor at once
-//     (and logs the bug) instead of blocking.
+//   * `get()` / `get(timeout)` block the calling thread. Only for the application's own
+//     threads: inside an actor, on a worker or the timer thread, or in a continuation that one
+//     of those runs, get() would stall the runtime, so it returns errc::blocking_in_actor at
+//     once (and logs the bug) instead of blocking.
 //   * `then(f)` attaches a continuation and returns the future of its result.
 //   * `co_await` inside a coroutine handler (task<R>) suspends without blocking a worker.
 //   * when_all / when_any (when.hpp) combine several futures.
 // Where continuations run: if attached inside an actor (a handler, a continuation or a
 // coroutine), they run on that actor, as a message would, never concurrently with its
 // handlers; the actor's state needs no lock. If attached elsewhere, they run on the thread
-// that completes the future: keep them short and non-blocking.
+// that completes the future: keep them short and non-blocking. Chains of any length run in
+// bounded stack (see future_state.hpp).
+// Consuming an empty or already consumed future (get, then, co_await, forward_to, when_*) is
+// not undefined: it completes with errc::invalid_future.
 #pragma once
 
 #include <troupe/detail/future_state.hpp>
@@ -50,8 +54,17 @@ void post_resume(actor target, std::coroutine_handle<> h, std::coroutine_handle<
 /// Runs an inline continuation with no current actor set (so that futures it touches do not
 /// route to the actor that happens to be completing it); logs and swallows exceptions.
 void run_detached(unique_function<void()>& fn) noexcept;
-/// Logs a future::get() called inside an actor.
+/// True where future::get() must not block: inside an actor, or on a runtime thread.
+bool blocking_forbidden() noexcept;
+/// Logs a future::get() called where it must not block.
 void report_blocking_get() noexcept;
+/// A state already failed with errc::invalid_future (what an empty future stands for).
+template <class T>
+state_ptr<T> invalid_state() {
+  auto st = make_state<T>();
+  st->fail(error(errc::invalid_future, "empty or already consumed future"));
+  return st;
+}
 
 /// Runs `work` when `st` is ready: on the current actor if there is one, else inline.
 template <class Work>
@@ -119,6 +132,13 @@ void complete_from(future_state<T>& out, result<T>&& r) {
 template <class T>
 struct future_awaiter {
   state_ptr<T> st;
+  future_awaiter(state_ptr<T> s) noexcept : st(std::move(s)) {}  // NOLINT
+  future_awaiter(const future_awaiter&) = delete;
+  future_awaiter& operator=(const future_awaiter&) = delete;
+  // Destroyed unresumed (its coroutine was destroyed): tell the state nobody waits any more.
+  ~future_awaiter() {
+    if (st && !st->ready()) st->abandon();
+  }
   bool await_ready() const noexcept { return !st || st->ready(); }
   template <class P>
   void await_suspend(std::coroutine_handle<P> h) {
@@ -131,7 +151,7 @@ struct future_awaiter {
     }
   }
   result<T> await_resume() {
-    if (!st) return result<T>(error(errc::receiver_down, "invalid (empty or consumed) future"));
+    if (!st) return result<T>(error(errc::invalid_future, "empty or already consumed future"));
     return st->take();
   }
 };
@@ -155,7 +175,8 @@ class future {
   /// True once the result is there (get() would not block).
   bool ready() const noexcept { return st_ && st_->ready(); }
 
-  /// Blocks until the result is there and returns it; consumes the future. Outside actors only.
+  /// Blocks until the result is there and returns it; consumes the future. On the application's own
+  /// threads only (see the header comment).
   result<T> get() {
     if (auto e = precheck()) return std::move(*e);
     st_->wait(nullptr);
@@ -163,7 +184,7 @@ class future {
   }
 
   /// Blocks at most `timeout`. On errc::timeout the future stays valid (and the request keeps
-  /// going): call get() again, or drop it. Outside actors only.
+  /// going): call get() again, or drop it. On the application's own threads only.
   result<T> get(duration timeout) {
     if (auto e = precheck()) return std::move(*e);
     time_point deadline = timeout == infinite ? time_point::max() : clock::now() + timeout;
@@ -180,7 +201,7 @@ class future {
     using R = detail::then_return_t<F, T>;
     using U = typename detail::then_value<R>::type;
     auto next = detail::make_state<U>();
-    auto src = std::exchange(st_, {});
+    auto src = std::move(*this).release_state();
     auto& src_ref = *src;
     detail::route_continuation(src_ref, [src = std::move(src), next, f = std::move(f)]() mutable {
       result<T> r = src->take();
@@ -219,20 +240,24 @@ class future {
   /// Completes `out` with this future's result, on whichever thread completes this one.
   template <class U>
   void forward_to(detail::state_ptr<U> out) && {
-    auto src = std::exchange(st_, {});
+    auto src = std::move(*this).release_state();
     auto& src_ref = *src;
     src_ref.attach([src = std::move(src), out = std::move(out)]() mutable {
       detail::complete_from(*out, src->take());
     });
   }
 
-  /// The shared state, for combinators (when_all, when_any). Consumes the future.
-  detail::state_ptr<T> release_state() && noexcept { return std::exchange(st_, {}); }
+  /// The shared state, for combinators (when_all, when_any). Consumes the future; an empty
+  /// one gives a state failed with errc::invalid_future.
+  detail::state_ptr<T> release_state() && {
+    if (!st_) return detail::invalid_state<T>();
+    return std::exchange(st_, {});
+  }
 
  private:
   std::optional<result<T>> precheck() {
-    if (!st_) return result<T>(error(errc::receiver_down, "invalid (empty or consumed) future"));
-    if (detail::current_actor()) {
+    if (!st_) return result<T>(error(errc::invalid_future, "empty or already consumed future"));
+    if (detail::blocking_forbidden()) {
       detail::report_blocking_get();
       return result<T>(errc::blocking_in_actor);
     }

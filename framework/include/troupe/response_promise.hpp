@@ -5,8 +5,11 @@
 // return it from the handler (so typed interfaces can check R), and call p.deliver(value) or
 // p.deliver(error) whenever the answer is known, from any handler or continuation of the same
 // actor. The first answer counts; later ones are ignored. If every copy is dropped unanswered,
-// the requester gets errc::broken_promise — or errc::receiver_down when the promise goes away
-// because its actor quit. Either way a request is never left hanging.
+// the requester gets errc::broken_promise. If the actor terminates while a promise is still
+// unanswered (wherever it is kept: a member, a capture of a continuation, a coroutine), the
+// requester gets errc::receiver_down at once, as the actor terminates (after on_exit, which may
+// still answer); a later deliver() is then ignored. A promise does not keep its actor alive.
+// Either way a request is never left hanging.
 //
 // delegated<R>: the return type of actor_base::delegate(). Returning it tells the runtime that
 // another actor now answers the request.
@@ -20,22 +23,26 @@
 
 namespace troupe {
 
+class actor_base;
+
 namespace detail {
-/// True once the local actor `a` has terminated (its mailbox is closed).
-bool has_terminated(const abstract_actor* a) noexcept;
+void hold_reply(actor_base& self, const reply_handle& reply);
 }  // namespace detail
 
 template <class R>
 class response_promise {
  public:
   response_promise() = default;
-  /// Made by actor_base::make_response_promise; `owner` is the answering actor.
-  response_promise(detail::reply_handle h, const actor& owner)
-      : state_(h ? std::make_shared<holder>(std::move(h), owner) : nullptr) {}
+  /// Made by actor_base::make_response_promise: `owner` answers `h` with receiver_down if it
+  /// terminates first.
+  response_promise(detail::reply_handle h, actor_base& owner)
+      : state_(h ? std::make_shared<holder>(std::move(h)) : nullptr) {
+    if (state_) detail::hold_reply(owner, state_->handle);
+  }
 
-  /// False for a promise made while handling a plain send (nothing to answer) or already
-  /// answered.
-  bool pending() const noexcept { return state_ && static_cast<bool>(state_->handle); }
+  /// False for a promise made while handling a plain send (nothing to answer), or once the
+  /// request is answered (by this promise, or failed because its actor terminated).
+  bool pending() const noexcept { return state_ && state_->handle.pending(); }
 
   template <class U = R>
     requires(!std::is_void_v<R>)
@@ -53,19 +60,12 @@ class response_promise {
 
  private:
   struct holder {
-    // A weak reference on the owner: keeps its memory (to ask has_terminated) but not the actor.
-    holder(detail::reply_handle h, const actor& o) noexcept : handle(std::move(h)), owner(o.get()) {
-      if (owner) owner->weak_ref();
-    }
+    explicit holder(detail::reply_handle h) noexcept : handle(std::move(h)) {}
     holder(const holder&) = delete;
     holder& operator=(const holder&) = delete;
-    ~holder() {
-      if (handle)
-        handle.fail(!owner || detail::has_terminated(owner) ? errc::receiver_down : errc::broken_promise);
-      if (owner) owner->weak_release();
-    }
+    // Ignored by the requester's sink if the actor already failed it with receiver_down.
+    ~holder() { handle.fail(errc::broken_promise); }
     detail::reply_handle handle;
-    abstract_actor* owner;
   };
   std::shared_ptr<holder> state_;
 };

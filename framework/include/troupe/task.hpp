@@ -14,8 +14,12 @@
 //
 // An exception escaping a handler coroutine terminates its actor, like one thrown by a plain
 // handler; the request it was answering fails with errc::handler_exception. If the actor dies
-// while a coroutine is suspended, the coroutine frame is destroyed when its awaited future
-// completes (it is never resumed), and its request fails with errc::receiver_down.
+// while a coroutine is suspended, the coroutine is never resumed: its frame (with every task
+// it awaits) is destroyed as the actor terminates, on the actor, after on_exit; destructors of
+// its locals run then, and its request fails with errc::receiver_down at once.
+//
+// A handler coroutine may take its message by value or by reference (const T&, T&&): the
+// message stays alive, in its envelope, until the coroutine finishes.
 //
 // Tasks are lazy: nothing runs until the runtime (or an awaiting coroutine) starts them.
 #pragma once
@@ -103,7 +107,7 @@ void finish_detached(task_promise<R>& p) noexcept {
       p.reply.fail(error(errc::handler_exception, "moving the reply threw"));
     }
   }
-  task_finished(self, p.exception);
+  task_finished(self, p, p.exception);
 }
 
 template <class R>
@@ -115,6 +119,7 @@ struct task_awaiter {
     h.promise().continuation = parent;
     if constexpr (std::is_base_of_v<task_promise_base, P>) {
       h.promise().root = parent.promise().root ? parent.promise().root : std::coroutine_handle<>(parent);
+      h.promise().owned_by_actor = parent.promise().owned_by_actor;
     }
     return h;
   }
@@ -152,16 +157,19 @@ class [[nodiscard]] task {
   detail::task_awaiter<R> operator co_await() && noexcept { return {h_}; }
 
   /// Runs the task as the handler of the envelope being dispatched on `self`: the runtime's
-  /// entry point, not for user code.
-  void start_detached(actor_base& self, detail::reply_handle reply) && {
+  /// entry point, not for user code. `keep` (if any) is the envelope the coroutine refers
+  /// into; the task deletes it when it finishes.
+  void start_detached(actor_base& self, detail::reply_handle reply, detail::envelope* keep = nullptr) && {
     auto h = std::exchange(h_, {});
     auto& p = h.promise();
     p.self = &self;
     p.reply = std::move(reply);
+    p.kept_message = keep;
     p.detached = true;
+    p.owned_by_actor = true;
     p.root = h;
     detail::task_frame_ref(self);
-    detail::task_started(self);
+    detail::task_started(self, p);
     h.resume();
   }
 

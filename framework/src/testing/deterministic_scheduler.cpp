@@ -2,6 +2,8 @@
 
 #include <troupe/actor_base.hpp>
 
+#include "../runtime_thread.hpp"
+
 #include <algorithm>
 
 namespace troupe::testing {
@@ -29,6 +31,7 @@ resumable* deterministic_scheduler::take(std::size_t index) {
 }
 
 void deterministic_scheduler::run(resumable* r) {
+  detail::runtime_thread_scope on_runtime;
   if (r->resume(1) == resumable::resume_result::resume_later)
     schedule(r);
   else

@@ -27,6 +27,8 @@ class reply_sink : public ref_counted {
   /// `value` points at an object of type `type`; the sink moves from it.
   virtual void deliver(const type_meta* type, void* value) = 0;
   virtual void fail(error e) noexcept = 0;
+  /// True once the sink has taken a completion (later ones are ignored). Any thread.
+  virtual bool completed() const noexcept = 0;
 };
 
 /// The right to answer one request, held by the request's envelope and then by whoever answers
@@ -48,6 +50,10 @@ class reply_handle {
   ~reply_handle() { fail(errc::receiver_down); }
 
   explicit operator bool() const noexcept { return static_cast<bool>(sink_); }
+  /// True while the request still waits for its answer (nobody has completed the sink).
+  bool pending() const noexcept { return sink_ && !sink_->completed(); }
+  /// The sink, for the runtime's book-keeping (see actor_base: replies an actor holds).
+  reply_sink* sink() const noexcept { return sink_.get(); }
 
   template <class T>
   void deliver(T&& value) {
@@ -133,9 +139,10 @@ struct continuation_envelope final : envelope {
   unique_function<void()> fn;
 };
 
-/// Resumes a coroutine on the actor. If the actor is gone the envelope is destroyed unrun, and
-/// destroys the coroutine chain instead (`abandon`, the root frame), which fails the chain's
-/// own pending reply with receiver_down.
+/// Resumes a coroutine on the actor. If the actor is gone the envelope is destroyed unrun. A
+/// handler coroutine's frame belongs to its actor, which destroys it when it terminates (see
+/// actor_base), so then `abandon` is empty; a coroutine of another type is destroyed here
+/// (`abandon`) rather than leaked.
 struct resume_envelope final : envelope {
   resume_envelope(std::coroutine_handle<> h, std::coroutine_handle<> root) noexcept
       : envelope(envelope_kind::resume), handle(h), abandon(root) {}

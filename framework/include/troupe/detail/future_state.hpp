@@ -13,6 +13,12 @@
 // on both sides). A blocked get() sets HAS_WAITER and sleeps in a parking-lot bucket; the
 // completer wakes the bucket only when that bit is set, so completion costs no syscall when
 // nobody blocks.
+//
+// Continuations that run inline (attached to a ready state, or run by the completer) go through
+// run_continuation(), a per-thread trampoline: up to a small nesting depth they run at once;
+// deeper ones are queued and run by the outermost continuation on this thread when it returns.
+// A chain of 100,000 `then`s, or an asynchronous loop whose step returns the next future, so
+// runs in bounded stack.
 #pragma once
 
 #include <troupe/detail/envelope.hpp>
@@ -29,6 +35,9 @@ namespace troupe::detail {
 
 /// Waits (not in an actor) until `ready()` or the deadline; returns ready().
 class future_state_base;
+/// Runs `st`'s continuation now, or (when continuations are already nested deeply on this
+/// thread) queues it for the outermost one to run; see the header comment.
+void run_continuation(future_state_base& st) noexcept;
 bool park_until_ready(future_state_base& st, const time_point* deadline) noexcept;
 void unpark_waiters(future_state_base& st) noexcept;
 std::string type_mismatch_detail(const type_meta* expected, const type_meta* got);
@@ -50,15 +59,21 @@ class future_state_base : public reply_sink, public timer_node {
   template <class F>
   void attach(F&& f) {
     cont_ = unique_function<void()>(std::forward<F>(f));
-    if (flags_.fetch_or(continuation_bit, std::memory_order_acq_rel) & ready_bit) {
-      auto c = std::move(cont_);
-      c();
-    }
+    if (flags_.fetch_or(continuation_bit, std::memory_order_acq_rel) & ready_bit) run_continuation(*this);
   }
+
+  /// True once a completer has claimed the state (its result is written or being written).
+  bool completed() const noexcept final { return flags_.load(std::memory_order_acquire) & claimed_bit; }
 
   /// Fails the state with errc::timeout after `after` unless completed before.
   void arm_timeout(actor_system& sys, duration after) {
     if (after != infinite) arm_timer(sys, *this, after);
+  }
+
+  /// Its only consumer is gone for good (a destroyed coroutine that awaited it): a delay stops
+  /// its timer now rather than holding memory until the deadline.
+  void abandon() noexcept {
+    if (delay_ && armed()) cancel_timer(*this);
   }
 
   /// Blocks the calling (non-actor) thread until ready or the deadline passes.
@@ -78,10 +93,7 @@ class future_state_base : public reply_sink, public timer_node {
     if (armed()) cancel_timer(*this);
     auto prev = flags_.fetch_or(ready_bit, std::memory_order_acq_rel);
     if (prev & waiter_bit) unpark_waiters(*this);
-    if (prev & continuation_bit) {
-      auto c = std::move(cont_);
-      c();
-    }
+    if (prev & continuation_bit) run_continuation(*this);
   }
 
   void on_timer(bool cancelled) noexcept override {
@@ -89,10 +101,19 @@ class future_state_base : public reply_sink, public timer_node {
   }
 
   std::optional<error> error_;
+  bool delay_ = false;
 
  private:
+  friend void run_continuation(future_state_base&) noexcept;
+  friend class continuation_trampoline;
+  void invoke_continuation() noexcept {
+    auto c = std::move(cont_);
+    c();
+  }
+
   std::atomic<std::uint8_t> flags_{0};
   unique_function<void()> cont_;
+  future_state_base* deferred_next_ = nullptr;  // the trampoline's queue (this thread's only)
 };
 
 template <class T>
@@ -125,7 +146,7 @@ class future_state final : public future_state_base {
   void arm_delay(actor_system& sys, duration after)
     requires std::is_void_v<T>
   {
-    is_delay_ = true;
+    delay_ = true;
     arm_timer(sys, *this, after);
   }
 
@@ -143,13 +164,12 @@ class future_state final : public future_state_base {
   void on_timer(bool cancelled) noexcept override;
 
   std::optional<value_type> value_;
-  bool is_delay_ = false;
 };
 
 template <class T>
 void future_state<T>::on_timer(bool cancelled) noexcept {
   if constexpr (std::is_void_v<T>) {
-    if (is_delay_ && !cancelled) {
+    if (delay_ && !cancelled) {
       set_value(unit{});
       return;
     }

@@ -13,9 +13,13 @@ class actor_base;
 
 namespace troupe::detail {
 
-/// Book-keeping of a handler coroutine started by the runtime (defined in actor_base.cpp).
-void task_started(actor_base& self) noexcept;
-void task_finished(actor_base& self, std::exception_ptr ex) noexcept;
+struct task_promise_base;
+
+/// Book-keeping of a handler coroutine started by the runtime (defined in actor_base.cpp): the
+/// actor keeps a list of its running handler coroutines and destroys those still suspended
+/// when it terminates.
+void task_started(actor_base& self, task_promise_base& p) noexcept;
+void task_finished(actor_base& self, task_promise_base& p, std::exception_ptr ex) noexcept;
 void task_frame_ref(actor_base& self) noexcept;
 void task_frame_unref(actor_base& self) noexcept;
 
@@ -26,11 +30,20 @@ struct task_promise_base {
   // Set when the runtime runs the task as a handler:
   actor_base* self = nullptr;
   reply_handle reply;
+  // The envelope of the message a handler coroutine took by reference: kept (and deleted) here,
+  // so the reference stays valid across suspensions.
+  envelope* kept_message = nullptr;
+  // The actor's list of running handler coroutines (roots only).
+  task_promise_base* live_prev = nullptr;
+  task_promise_base* live_next = nullptr;
   bool detached = false;
+  // True for every frame of a chain whose root is a handler coroutine: the actor owns it.
+  bool owned_by_actor = false;
 
   task_promise_base() = default;
   task_promise_base(const task_promise_base&) = delete;
   ~task_promise_base() {
+    delete kept_message;
     if (detached && self) task_frame_unref(*self);
   }
   std::suspend_always initial_suspend() noexcept { return {}; }
@@ -38,11 +51,13 @@ struct task_promise_base {
 };
 
 
-/// The frame to destroy instead of resuming `h` when its actor is gone: the root of its chain
-/// of task coroutines (which owns the rest), or `h` itself for other coroutine types.
+/// The frame to destroy instead of resuming `h` when its actor is gone: none for a chain that
+/// its actor owns (the actor destroys it when it terminates), the root of another chain of
+/// task coroutines (which owns the rest), or `h` itself for other coroutine types.
 template <class P>
 std::coroutine_handle<> frame_to_destroy(std::coroutine_handle<P> h) noexcept {
   if constexpr (std::is_base_of_v<task_promise_base, P>) {
+    if (h.promise().owned_by_actor) return {};
     if (h.promise().root) return h.promise().root;
   }
   return h;

@@ -1,0 +1,61 @@
+// The continuation trampoline (see future_state.hpp) and the per-thread "runtime thread" mark
+// that future::get() consults (see runtime_thread.hpp).
+#include <troupe/detail/future_state.hpp>
+
+#include "runtime_thread.hpp"
+
+namespace troupe::detail {
+
+namespace {
+// Depth of inline continuations before the trampoline queues instead of nesting. Small enough
+// that 16 nested continuations fit in any stack, large enough that ordinary chains never queue.
+constexpr unsigned max_inline_depth = 16;
+
+thread_local unsigned tls_depth = 0;
+thread_local unsigned tls_runtime_depth = 0;
+}  // namespace
+
+// Runs on one thread only: the queue is that thread's, so it needs no synchronisation.
+class continuation_trampoline {
+ public:
+  static void run(future_state_base& st) noexcept {
+    if (tls_depth >= max_inline_depth) {
+      st.add_ref();  // the queue's reference, dropped after the continuation ran
+      st.deferred_next_ = nullptr;
+      if (tail_)
+        tail_->deferred_next_ = &st;
+      else
+        head_ = &st;
+      tail_ = &st;
+      return;
+    }
+    ++tls_depth;
+    st.invoke_continuation();
+    if (tls_depth == 1) {
+      // The outermost continuation on this thread: run what deeper ones queued, each starting
+      // from depth 1 again.
+      while (future_state_base* next = head_) {
+        head_ = next->deferred_next_;
+        if (!head_) tail_ = nullptr;
+        next->invoke_continuation();
+        next->release();
+      }
+    }
+    --tls_depth;
+  }
+
+ private:
+  static thread_local future_state_base* head_;
+  static thread_local future_state_base* tail_;
+};
+
+thread_local future_state_base* continuation_trampoline::head_ = nullptr;
+thread_local future_state_base* continuation_trampoline::tail_ = nullptr;
+
+void run_continuation(future_state_base& st) noexcept { continuation_trampoline::run(st); }
+
+runtime_thread_scope::runtime_thread_scope() noexcept { ++tls_runtime_depth; }
+runtime_thread_scope::~runtime_thread_scope() { --tls_runtime_depth; }
+bool on_runtime_thread() noexcept { return tls_runtime_depth > 0; }
+
+}  // namespace troupe::detail
