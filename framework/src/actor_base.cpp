@@ -2,7 +2,7 @@
 //
 // One activation (resume) runs on one worker and processes up to the message budget. Only the
 // thread that won the mailbox's idle-to-busy transition runs it, so the actor's fields below
-// (behavior_, current_, stash, live_tasks_, state_) are touched by one thread at a time; the
+// (behavior_, current_, extras_, state_) are touched by one thread at a time; the
 // scheduler's queue hand-offs order one activation before the next.
 #include <troupe/actor_base.hpp>
 #include <troupe/actor_system.hpp>
@@ -46,6 +46,8 @@ struct lifecycle_extras {
   // receiver_down if it terminates first. Answered ones are swept out when the list has doubled.
   std::vector<intrusive_ptr<reply_sink>> held_replies;
   std::size_t sweep_at = 16;
+  // Running handler coroutines (a list through their promises; see task_promise_base).
+  task_promise_base* live_tasks = nullptr;
 
   ~lifecycle_extras() {
     while (stash_head) delete std::exchange(stash_head, stash_head->next);
@@ -171,18 +173,19 @@ bool has_terminated(const abstract_actor* a) noexcept {
   return static_cast<const actor_base*>(a)->terminated();
 }
 
-void task_started(actor_base& self, task_promise_base& p) noexcept {
+void task_started(actor_base& self, task_promise_base& p) {
+  auto& head = self.extras().live_tasks;
   p.live_prev = nullptr;
-  p.live_next = self.live_tasks_;
-  if (self.live_tasks_) self.live_tasks_->live_prev = &p;
-  self.live_tasks_ = &p;
+  p.live_next = head;
+  if (head) head->live_prev = &p;
+  head = &p;
 }
 
 void task_finished(actor_base& self, task_promise_base& p, std::exception_ptr ex) noexcept {
   if (p.live_prev)
     p.live_prev->live_next = p.live_next;
   else
-    self.live_tasks_ = p.live_next;
+    self.extras_->live_tasks = p.live_next;
   if (p.live_next) p.live_next->live_prev = p.live_prev;
   p.live_prev = p.live_next = nullptr;
   if (ex) self.fail_with(std::move(ex));
@@ -217,6 +220,8 @@ actor_base::~actor_base() = default;
 
 behavior actor_base::make_behavior() { return {}; }
 
+bool actor_base::has_live_tasks() const noexcept { return extras_ && extras_->live_tasks; }
+
 detail::lifecycle_extras& actor_base::extras() {
   if (!extras_) extras_ = std::make_unique<detail::lifecycle_extras>();
   return *extras_;
@@ -235,13 +240,13 @@ future<void> actor_base::delay(duration d) {
 
 void actor_base::become(behavior b) {
   auto next = std::move(b).release();
-  if (current_ || live_tasks_)
+  if (current_ || has_live_tasks())
     extras().retired.push_back(std::move(behavior_));  // may still be running
   behavior_ = std::move(next);
 }
 
 void actor_base::clear_retired() noexcept {
-  if (extras_ && !live_tasks_) extras_->retired.clear();
+  if (extras_ && !extras_->live_tasks) extras_->retired.clear();
 }
 
 void actor_base::stash(detail::envelope* e) {
@@ -454,12 +459,12 @@ void actor_base::on_unreferenced() const noexcept {
 // -- activation ----------------------------------------------------------------------------------------
 
 detail::envelope* actor_base::peek_envelope() noexcept {
-  if (extras_ && extras_->stash_head && !live_tasks_) return extras_->stash_head;
+  if (extras_ && extras_->stash_head && !extras_->live_tasks) return extras_->stash_head;
   return mailbox_.peek();
 }
 
 detail::envelope* actor_base::next_envelope() noexcept {
-  if (extras_ && extras_->stash_head && !live_tasks_) {
+  if (extras_ && extras_->stash_head && !extras_->live_tasks) {
     auto& x = *extras_;
     detail::envelope* e = x.stash_head;
     x.stash_head = e->next;
@@ -487,7 +492,7 @@ resumable::resume_result actor_base::resume(std::size_t max_messages) noexcept {
     }
   }
   // Budget used up: go idle if that was all, so the actor is not queued again for nothing.
-  const bool stash_ready = extras_ && extras_->stash_head && !live_tasks_;
+  const bool stash_ready = extras_ && extras_->stash_head && !extras_->live_tasks;
   if (!stash_ready && mailbox_.try_block()) return resume_result::done;
   return resume_result::resume_later;
 }
@@ -496,7 +501,7 @@ void actor_base::dispatch(detail::envelope* e) noexcept {
   using detail::envelope_kind;
   switch (e->kind) {
     case envelope_kind::message:
-      if (await_mode_ == await_mode::sequential && live_tasks_) {
+      if (await_mode_ == await_mode::sequential && has_live_tasks()) {
         try {
           stash(e);  // held back, in order, until the running coroutines finish
           return;
@@ -628,8 +633,8 @@ void actor_base::abandon_held_work() noexcept {
     auto held = std::move(extras_->held_replies);
     for (auto& s : held) s->fail(error(errc::receiver_down, "the actor holding the request terminated"));
   }
-  while (detail::task_promise_base* p = live_tasks_) {
-    live_tasks_ = p->live_next;
+  while (detail::task_promise_base* p = extras_ ? extras_->live_tasks : nullptr) {
+    extras_->live_tasks = p->live_next;
     p->live_prev = p->live_next = nullptr;
     p->root.destroy();  // never resumed: its frame, the tasks it awaits and its locals go now
   }

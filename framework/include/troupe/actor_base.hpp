@@ -205,7 +205,7 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
  private:
   friend class detail::system_access;
   friend class detail::testing_access;
-  friend void detail::task_started(actor_base&, detail::task_promise_base&) noexcept;
+  friend void detail::task_started(actor_base&, detail::task_promise_base&);
   friend void detail::task_finished(actor_base&, detail::task_promise_base&, std::exception_ptr) noexcept;
   friend detail::envelope* detail::adopt_current_envelope(actor_base&) noexcept;
   friend void detail::hold_reply(actor_base&, const detail::reply_handle&);
@@ -228,6 +228,7 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   void clear_retired() noexcept;
   void bounce(detail::envelope* e) noexcept;
   void abandon_held_work() noexcept;
+  bool has_live_tasks() const noexcept;
 
   // Layout: an idle actor is this object plus its behavior; keep it small (see
   // docs/performance.md). What few actors use lives in extras_.
@@ -239,8 +240,6 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   std::unique_ptr<detail::lifecycle_extras> extras_;
   std::atomic<std::uint32_t> capacity_{0};             // 0: unbounded
   std::atomic<std::uint32_t> queued_{0};               // counted messages, when bounded
-  // Running handler coroutines (a list through their promises; see task_promise_base).
-  detail::task_promise_base* live_tasks_ = nullptr;
   run_state state_ = run_state::running;
   await_mode await_mode_ = await_mode::interleave;
   bool adopted_ = false;  // the envelope being dispatched was kept by a handler coroutine

@@ -160,8 +160,9 @@ class [[nodiscard]] task {
   /// entry point, not for user code. `keep` (if any) is the envelope the coroutine refers
   /// into; the task deletes it when it finishes.
   void start_detached(actor_base& self, detail::reply_handle reply, detail::envelope* keep = nullptr) && {
+    auto& p = h_.promise();
+    detail::task_started(self, p);  // may throw (first coroutine of the actor): the task still owns the frame
     auto h = std::exchange(h_, {});
-    auto& p = h.promise();
     p.self = &self;
     p.reply = std::move(reply);
     p.kept_message = keep;
@@ -169,7 +170,6 @@ class [[nodiscard]] task {
     p.owned_by_actor = true;
     p.root = h;
     detail::task_frame_ref(self);
-    detail::task_started(self, p);
     h.resume();
   }
 

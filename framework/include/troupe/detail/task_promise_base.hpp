@@ -18,7 +18,7 @@ struct task_promise_base;
 /// Book-keeping of a handler coroutine started by the runtime (defined in actor_base.cpp): the
 /// actor keeps a list of its running handler coroutines and destroys those still suspended
 /// when it terminates.
-void task_started(actor_base& self, task_promise_base& p) noexcept;
+void task_started(actor_base& self, task_promise_base& p);
 void task_finished(actor_base& self, task_promise_base& p, std::exception_ptr ex) noexcept;
 void task_frame_ref(actor_base& self) noexcept;
 void task_frame_unref(actor_base& self) noexcept;
