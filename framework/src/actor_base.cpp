@@ -169,10 +169,6 @@ void dead_letter_to_nobody(envelope* e) noexcept {
   delete e;  // a request's reply handle fails with receiver_down as the envelope goes
 }
 
-bool has_terminated(const abstract_actor* a) noexcept {
-  return static_cast<const actor_base*>(a)->terminated();
-}
-
 void task_started(actor_base& self, task_promise_base& p) {
   auto& head = self.extras().live_tasks;
   p.live_prev = nullptr;

@@ -49,8 +49,6 @@ void on_reuse(void* p, std::size_t c) noexcept { ASAN_UNPOISON_MEMORY_REGION(p, 
 void on_cache(void*, std::size_t) noexcept {}
 void on_reuse(void*, std::size_t) noexcept {}
 #endif
-free_block* next_of(free_block* b) noexcept { return b->next; }
-void set_next(free_block* b, free_block* n) noexcept { b->next = n; }
 
 /// Blocks in transit between threads, in batches: a thread that only frees (a receiver) hands
 /// full batches to the depot, a thread that only allocates (a sender) takes them back, one lock
@@ -68,7 +66,7 @@ depot& the_depot() {
 
 void free_list(free_block* b, std::size_t c) noexcept {
   while (b) {
-    free_block* next = next_of(b);
+    free_block* next = b->next;
     on_reuse(b, c);
     ::operator delete(b, (c + 1) * granule);
     b = next;
@@ -127,7 +125,7 @@ void* small_allocate(std::size_t n) {
     }
   }
   if (free_block* b = cur.head) {
-    cur.head = next_of(b);
+    cur.head = b->next;
     --cur.count;
     on_reuse(b, c);
     return b;
@@ -165,7 +163,7 @@ void small_deallocate(void* p, std::size_t n) noexcept {
   }
   on_cache(p, c);
   auto* b = static_cast<free_block*>(p);
-  set_next(b, cur.head);
+  b->next = cur.head;
   cur.head = b;
   ++cur.count;
 }

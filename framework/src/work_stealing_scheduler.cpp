@@ -146,8 +146,7 @@ bool work_stealing_scheduler::any_work() noexcept {
 resumable* work_stealing_scheduler::steal_stalled_lifo(worker& thief) noexcept {
   for (auto& v : workers_) {
     if (v.get() == &thief) continue;
-    const std::uint64_t jobs = v->jobs.load(std::memory_order_relaxed);
-    const bool stalled = jobs == std::exchange(v->jobs_seen, jobs);
+    const bool stalled = v->jobs.load(std::memory_order_relaxed) == v->jobs_seen;  // seen before the wait
     if (stalled && v->lifo.load(std::memory_order_relaxed))
       if (resumable* r = v->lifo.exchange(nullptr, std::memory_order_acquire)) return r;
   }

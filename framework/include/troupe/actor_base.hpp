@@ -66,6 +66,8 @@ class behavior_impl : public uses_small_alloc {
 class system_access;
 class testing_access;
 struct lifecycle_extras;
+/// Takes the envelope being dispatched on `self` away from the runtime (which then does not
+/// delete it): a handler coroutine that refers into its message keeps it.
 envelope* adopt_current_envelope(actor_base& self) noexcept;
 }  // namespace detail
 

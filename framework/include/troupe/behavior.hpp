@@ -82,13 +82,6 @@ struct reply_type<delegated<R>> {
   using type = R;
 };
 
-/// Takes the envelope being dispatched on `self` away from the runtime (which then does not
-/// delete it): a handler coroutine that refers into its message keeps it (actor_base.cpp).
-envelope* adopt_current_envelope(actor_base& self) noexcept;
-/// Makes `self` answer `reply` with receiver_down if it terminates before the reply is
-/// completed elsewhere (a returned future, a response_promise).
-void hold_reply(actor_base& self, const reply_handle& reply);
-
 /// Sends what a handler returned to the requester, as the table above says.
 template <class R>
 void apply_handler_result(actor_base& self, envelope& e, R&& r) {

@@ -58,11 +58,13 @@ void run_detached(unique_function<void()>& fn) noexcept;
 bool blocking_forbidden() noexcept;
 /// Logs a future::get() called where it must not block.
 void report_blocking_get() noexcept;
-/// A state already failed with errc::invalid_future (what an empty future stands for).
+/// The error of consuming an empty or already consumed future.
+inline error invalid_future_error() { return error(errc::invalid_future, "empty or already consumed future"); }
+/// A state already failed with it (what an empty future stands for).
 template <class T>
 state_ptr<T> invalid_state() {
   auto st = make_state<T>();
-  st->fail(error(errc::invalid_future, "empty or already consumed future"));
+  st->fail(invalid_future_error());
   return st;
 }
 
@@ -151,7 +153,7 @@ struct future_awaiter {
     }
   }
   result<T> await_resume() {
-    if (!st) return result<T>(error(errc::invalid_future, "empty or already consumed future"));
+    if (!st) return result<T>(invalid_future_error());
     return st->take();
   }
 };
@@ -256,7 +258,7 @@ class future {
 
  private:
   std::optional<result<T>> precheck() {
-    if (!st_) return result<T>(error(errc::invalid_future, "empty or already consumed future"));
+    if (!st_) return result<T>(detail::invalid_future_error());
     if (detail::blocking_forbidden()) {
       detail::report_blocking_get();
       return result<T>(errc::blocking_in_actor);

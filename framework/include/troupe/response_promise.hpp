@@ -26,6 +26,8 @@ namespace troupe {
 class actor_base;
 
 namespace detail {
+/// Makes `self` answer `reply` with receiver_down if it terminates before the reply is
+/// completed elsewhere (a response_promise, a returned future). Defined in actor_base.cpp.
 void hold_reply(actor_base& self, const reply_handle& reply);
 }  // namespace detail
 

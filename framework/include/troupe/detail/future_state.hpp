@@ -104,7 +104,6 @@ class future_state_base : public reply_sink, public timer_node {
   bool delay_ = false;
 
  private:
-  friend void run_continuation(future_state_base&) noexcept;
   friend class continuation_trampoline;
   void invoke_continuation() noexcept {
     auto c = std::move(cont_);
