@@ -108,8 +108,11 @@ std::size_t class_of(std::size_t n) noexcept { return (n + granule - 1) / granul
 }  // namespace
 
 void* small_allocate(std::size_t n) {
-  if (n == 0 || n > max_small || cache_gone) return ::operator new(n);
+  if (n == 0 || n > max_small) return ::operator new(n);
   const std::size_t c = class_of(n);
+  // Always the class's size, cache or not: a block may be freed on a thread whose cache is in
+  // another state than the allocating thread's, and sized delete must see the size of the new.
+  if (cache_gone) return ::operator new((c + 1) * granule);
   magazine& cur = cache.current[c];
   if (!cur.head) {
     if (cache.spare[c].head) {
@@ -135,11 +138,15 @@ void* small_allocate(std::size_t n) {
 
 void small_deallocate(void* p, std::size_t n) noexcept {
   if (!p) return;
-  if (n == 0 || n > max_small || cache_gone) {
+  if (n == 0 || n > max_small) {
     ::operator delete(p, n);
     return;
   }
   const std::size_t c = class_of(n);
+  if (cache_gone) {
+    ::operator delete(p, (c + 1) * granule);
+    return;
+  }
   magazine& cur = cache.current[c];
   if (cur.count == batch) {
     magazine& sp = cache.spare[c];
