@@ -23,8 +23,10 @@ struct bucket {
 };
 
 std::array<bucket, 64>& buckets() {
-  static std::array<bucket, 64> table;
-  return table;
+  // Never destroyed: an actor_system at namespace scope is destroyed after this table would be
+  // (it is built on first use, after such a system), and its workers may still wake waiters.
+  static auto* table = new std::array<bucket, 64>;
+  return *table;
 }
 
 bucket& bucket_for(const void* p) {
