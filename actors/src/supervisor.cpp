@@ -4,6 +4,8 @@
 #include <troupe/exit_reason.hpp>
 #include <troupe/request.hpp>
 
+#include <spdlog/logger.h>
+
 #include <deque>
 #include <memory>
 

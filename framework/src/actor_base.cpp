@@ -106,7 +106,7 @@ void post_to_self(actor target, envelope* e) noexcept {
   abstract_actor* to = target.get();
   e->sender = std::move(target);
   if (to)
-    to->enqueue(e);
+    detail::system_access::enqueue(*to, e);
   else
     delete e;
 }
@@ -187,8 +187,13 @@ void task_finished(actor_base& self, task_promise_base& p, std::exception_ptr ex
   if (ex) self.fail_with(std::move(ex));
 }
 
-void task_frame_ref(actor_base& self) noexcept { self.weak_ref(); }
-void task_frame_unref(actor_base& self) noexcept { self.weak_release(); }
+actor_base*& system_access::prev(actor_base& a) noexcept { return a.reg_prev_; }
+actor_base*& system_access::next(actor_base& a) noexcept { return a.reg_next_; }
+void system_access::initialize(actor_base& a) { a.initialize(); }
+void system_access::refuse_start(actor_base& a) noexcept { a.refuse_start(); }
+
+void task_frame_ref(actor_base& self) noexcept { system_access::weak_ref(self); }
+void task_frame_unref(actor_base& self) noexcept { system_access::weak_release(self); }
 
 spawn_scope::spawn_scope(actor_system& sys, actor_id id) noexcept
     : prev_sys_(std::exchange(tls_spawn_sys, &sys)), prev_id_(std::exchange(tls_spawn_id, id)) {}
@@ -303,7 +308,7 @@ void actor_base::demonitor(const actor& other) {
 void actor_base::send_signal(const actor& to, detail::envelope_kind kind) {
   auto* e = new detail::envelope(kind);
   e->sender = handle();  // tells the other side who links or monitors
-  to->enqueue(e);
+  detail::system_access::enqueue(*to.get(), e);
 }
 
 void actor_base::trap_exit(bool on) { extras().trap_exit = on; }
@@ -321,7 +326,7 @@ class idle_timer final : public detail::ref_counted, public detail::timer_node {
   explicit idle_timer(actor_base& a) : timer_node(this), target_(a.handle()) {}
   void on_timer(bool cancelled) noexcept override {
     if (cancelled) return;
-    if (auto* a = target_.address()) a->enqueue(new detail::envelope(detail::envelope_kind::idle_check));
+    if (auto* a = target_.address()) detail::system_access::enqueue(*a, new detail::envelope(detail::envelope_kind::idle_check));
   }
 
  private:
@@ -364,7 +369,7 @@ void actor_base::initialize() {
   // arrived during make_behavior, hand the actor to the scheduler.
   if (!mailbox_.try_block()) {
     ref_for_scheduler();
-    system().sched().schedule(this);
+    detail::system_access::sched(system()).schedule(this);
   }
 }
 
@@ -376,7 +381,7 @@ void actor_base::refuse_start() noexcept {
   }
   detail::envelope* rest = mailbox_.close();
   while (rest) bounce(std::exchange(rest, rest->next));
-  system().registry().remove(*this);
+  detail::system_access::registry(system()).remove(*this);
 }
 
 // -- enqueue -----------------------------------------------------------------------------------------
@@ -389,7 +394,7 @@ bool actor_base::enqueue(detail::envelope* e) noexcept {
         if (e->reply) {
           e->reply.fail(error(errc::mailbox_full));
         } else {
-          system().count_dead_letter();
+          detail::system_access::count_dead_letter(system());
           system().logger().debug("dead letter: {} to actor#{} (mailbox full)", e->type ? e->type->name : "?", id());
         }
         delete e;
@@ -403,7 +408,7 @@ bool actor_base::enqueue(detail::envelope* e) noexcept {
       return true;
     case detail::mailbox::push_result::unblocked:
       ref_for_scheduler();
-      system().sched().schedule(this);
+      detail::system_access::sched(system()).schedule(this);
       return true;
     case detail::mailbox::push_result::closed:
       break;
@@ -425,17 +430,17 @@ void actor_base::bounce(detail::envelope* e) noexcept {
         if (e->reply) {
           e->reply.fail(error(errc::receiver_down));
         } else {
-          system().count_dead_letter();
+          detail::system_access::count_dead_letter(system());
           system().logger().debug("dead letter: {} to actor#{} (not alive)", e->type ? e->type->name : "?", id());
         }
         break;
       case envelope_kind::link:  // linking to a dead actor: its exit signal comes at once
         if (e->sender)
-          e->sender->enqueue(make_signal(envelope_kind::exit_signal, exit_msg{handle(), reason()}, handle()));
+          detail::system_access::enqueue(*e->sender.get(), make_signal(envelope_kind::exit_signal, exit_msg{handle(), reason()}, handle()));
         break;
       case envelope_kind::monitor:
         if (e->sender)
-          e->sender->enqueue(make_signal(envelope_kind::down_signal, down_msg{handle(), reason()}, handle()));
+          detail::system_access::enqueue(*e->sender.get(), make_signal(envelope_kind::down_signal, down_msg{handle(), reason()}, handle()));
         break;
       default:
         break;  // continuations are dropped unrun; so are resumptions (see resume_envelope)
@@ -609,7 +614,7 @@ void actor_base::dispatch_message(detail::envelope& e) {
   if (e.reply) {
     e.reply.fail(error(errc::unhandled_message, std::string(type)));
   } else {
-    system().count_dead_letter();
+    detail::system_access::count_dead_letter(system());
     system().logger().debug("dead letter: {} unhandled by actor#{}", type, id());
   }
 }
@@ -668,16 +673,16 @@ void actor_base::terminate() noexcept {
     x.exit_handler.reset();
     try {
       for (auto& l : x.links)
-        if (auto* a = l.address()) a->enqueue(make_signal(detail::envelope_kind::exit_signal, exit_msg{handle(), reason}, handle()));
+        if (auto* a = l.address()) detail::system_access::enqueue(*a, make_signal(detail::envelope_kind::exit_signal, exit_msg{handle(), reason}, handle()));
       for (auto& m : x.monitors)
-        if (auto* a = m.address()) a->enqueue(make_signal(detail::envelope_kind::down_signal, down_msg{handle(), reason}, handle()));
+        if (auto* a = m.address()) detail::system_access::enqueue(*a, make_signal(detail::envelope_kind::down_signal, down_msg{handle(), reason}, handle()));
     } catch (...) {
       system().logger().error("actor#{}: out of memory telling links and monitors of its exit", id());
     }
     x.links.clear();
     x.monitors.clear();
   }
-  system().registry().remove(*this);
+  detail::system_access::registry(system()).remove(*this);
 }
 
 // -- free functions -----------------------------------------------------------------------------------
@@ -686,7 +691,7 @@ void send_exit(const actor& target, exit_reason reason) {
   if (!target) return;
   actor sender = tls_current ? tls_current->handle() : actor();
   const auto kind = reason.code() == exit_code::kill ? detail::envelope_kind::kill : detail::envelope_kind::exit_signal;
-  target->enqueue(make_signal(kind, exit_msg{sender, std::move(reason)}, sender));
+  detail::system_access::enqueue(*target.get(), make_signal(kind, exit_msg{sender, std::move(reason)}, sender));
 }
 
 }  // namespace troupe

@@ -1,6 +1,6 @@
 #include "actor_registry.hpp"
 
-#include "system_access.hpp"
+#include <troupe/detail/system_access.hpp>
 
 #include <vector>
 
@@ -9,7 +9,7 @@ namespace troupe::detail {
 using access = system_access;
 
 bool actor_registry::add(actor_base& a) noexcept {
-  a.weak_ref();
+  access::weak_ref(a);
   auto& sh = shard_of(a);
   {
     std::lock_guard lock(sh.m);
@@ -41,7 +41,7 @@ void actor_registry::remove(actor_base& a) noexcept {
     std::lock_guard lock(empty_m_);
     empty_cv_.notify_all();
   }
-  a.weak_release();
+  access::weak_release(a);
 }
 
 void actor_registry::shutdown_all(scheduler& sched) noexcept {
@@ -51,13 +51,13 @@ void actor_registry::shutdown_all(scheduler& sched) noexcept {
   for (auto& sh : shards_) {
     std::lock_guard lock(sh.m);
     for (actor_base* a = sh.head; a; a = access::next(*a)) {
-      a->weak_ref();  // keep it addressable after the lock is released
+      access::weak_ref(*a);  // keep it addressable after the lock is released
       targets.push_back(a);
     }
   }
   for (actor_base* a : targets) {
-    a->enqueue(new envelope(envelope_kind::shutdown));
-    a->weak_release();
+    access::enqueue(*a, new envelope(envelope_kind::shutdown));
+    access::weak_release(*a);
   }
   await_empty(sched);
 }

@@ -2,7 +2,6 @@
 
 #include "actor_registry.hpp"
 #include "blocking_pool.hpp"
-#include "system_access.hpp"
 #include "timer_queue.hpp"
 #include "work_stealing_scheduler.hpp"
 
@@ -14,6 +13,11 @@
 #include <thread>
 
 namespace troupe {
+
+static_assert(static_cast<int>(log_level::trace) == spdlog::level::trace &&
+              static_cast<int>(log_level::warn) == spdlog::level::warn &&
+              static_cast<int>(log_level::off) == spdlog::level::off);
+
 namespace {
 
 node_id make_node_id() {
@@ -30,10 +34,11 @@ node_id make_node_id() {
 actor_system::actor_system(actor_system_config cfg)
     : cfg_(std::move(cfg)),
       node_(make_node_id()),
-      logger_(std::make_shared<spdlog::logger>("troupe",
-                                               std::make_shared<spdlog::sinks::stderr_color_sink_mt>())),
+      logger_(cfg_.logger ? cfg_.logger
+                          : std::make_shared<spdlog::logger>(
+                                "troupe", std::make_shared<spdlog::sinks::stderr_color_sink_mt>())),
       registry_(std::make_unique<detail::actor_registry>()) {
-  logger_->set_level(cfg_.log_level);
+  logger_->set_level(static_cast<spdlog::level::level_enum>(cfg_.log_level));
   if (cfg_.timer_factory)
     timers_ = cfg_.timer_factory(*this);
   else
@@ -69,10 +74,30 @@ void actor_system::shutdown() noexcept {
 
 void actor_system::await_all_actors_done() noexcept { registry_->await_empty(*sched_); }
 
+scheduler& detail::system_access::sched(actor_system& sys) noexcept { return *sys.sched_; }
+detail::actor_registry& detail::system_access::registry(actor_system& sys) noexcept { return *sys.registry_; }
+detail::blocking_pool& detail::system_access::blocking_jobs(actor_system& sys) noexcept { return *sys.blocking_; }
+void detail::system_access::count_dead_letter(actor_system& sys) noexcept {
+  sys.dead_letters_.fetch_add(1, std::memory_order_relaxed);
+}
+
+duration detail::default_request_timeout(const actor_system& sys) noexcept { return sys.config().request_timeout; }
+
+void actor_system::log(log_level level, std::string_view text) const noexcept {
+  try {
+    logger_->log(static_cast<spdlog::level::level_enum>(level), text);
+  } catch (...) {  // a failing sink loses the message, never the caller
+  }
+}
+
+bool actor_system::should_log(log_level level) const noexcept {
+  return logger_->should_log(static_cast<spdlog::level::level_enum>(level));
+}
+
 std::size_t actor_system::running_actors() const noexcept { return registry_->size(); }
 
 actor actor_system::launch(actor_base* a) {
-  actor h = actor::adopt(a);  // the strong reference the actor was born with
+  actor h = detail::system_access::adopt(a);  // the strong reference the actor was born with
   if (!registry_->add(*a)) {
     // The system is shutting down or shut down: its workers may be gone, so an actor started
     // now might never run. It is not started; its handle is a dead actor's.

@@ -52,7 +52,7 @@ void blocking_pool::stop() noexcept {
 }
 
 void submit_blocking(actor_system& sys, unique_function<void(bool)> job) {
-  sys.blocking_jobs().submit(std::move(job));
+  detail::system_access::blocking_jobs(sys).submit(std::move(job));
 }
 
 }  // namespace troupe::detail

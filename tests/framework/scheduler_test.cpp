@@ -67,7 +67,7 @@ TEST_CASE("the message budget keeps a busy actor from starving others", "[framew
 
 TEST_CASE("work spreads across workers", "[framework][scheduler]") {
   actor_system sys{two_workers()};
-  CHECK(sys.sched().worker_count() == 2);
+  CHECK(detail::system_access::sched(sys).worker_count() == 2);
   // Two actors each doing CPU work: both workers get used (the pool steals).
   std::atomic<int> seen_threads{0};
   std::mutex m;
@@ -164,7 +164,7 @@ void start_ping_pong_pair(actor_system& sys, std::atomic<bool>& stop) {
   auto a = sys.spawn(player, &stop);
   auto b = sys.spawn(player, &stop);
   // b serves first, with a as the sender: from then on they answer each other.
-  b->enqueue(detail::make_message(volley{}, a));
+  detail::deliver_to(b, detail::make_message(volley{}, a));
 }
 
 void idle_actor_answers_while_pairs_play(std::size_t workers) {

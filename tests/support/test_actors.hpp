@@ -34,4 +34,12 @@ inline behavior echo_plus_one(actor_base&) {
   return {[](ping p) { return pong{p.value + 1}; }};
 }
 
+/// echo_plus_one as a class-based actor.
+class echo_class : public actor_base {
+ protected:
+  behavior make_behavior() override {
+    return {[](ping p) { return pong{p.value + 1}; }};
+  }
+};
+
 }  // namespace troupe::test

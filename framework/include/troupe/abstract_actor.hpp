@@ -34,6 +34,7 @@ struct node_id {
 
 namespace detail {
 struct envelope;
+class system_access;
 }
 
 class abstract_actor {
@@ -47,13 +48,20 @@ class abstract_actor {
   /// The local system this object belongs to (for a proxy: the system that reaches the node).
   actor_system& system() const noexcept { return *sys_; }
 
+  std::uint32_t strong_count() const noexcept { return strong_.load(std::memory_order_acquire); }
+
+ protected:
+  friend class actor;
+  friend class weak_actor;
+  friend class detail::system_access;
+
   /// Delivers `e`, taking ownership, and never blocks. When the actor cannot take it (it is
   /// dead, or its mailbox is bounded and full) the envelope is bounced: a request completes
   /// with an error at once, a plain message is counted as a dead letter. Returns whether the
   /// envelope was accepted.
   virtual bool enqueue(detail::envelope* e) noexcept = 0;
 
-  // -- reference counting (see the header comment) --------------------------------------------
+  // -- reference counting (see the header comment; for handles and the runtime) ---------------
   void strong_ref() const noexcept {
     if (strong_.fetch_add(1, std::memory_order_relaxed) == 0)
       refs_.fetch_add(1, std::memory_order_relaxed);  // revival by the running actor itself
@@ -65,9 +73,7 @@ class abstract_actor {
   void weak_release() const noexcept {
     if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
   }
-  std::uint32_t strong_count() const noexcept { return strong_.load(std::memory_order_acquire); }
 
- protected:
   /// Starts with one strong reference (the one spawn returns) and the collective weak unit.
   abstract_actor(actor_system* sys, actor_id id) noexcept : sys_(sys), id_(id) {}
   virtual ~abstract_actor() = default;

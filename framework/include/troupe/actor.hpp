@@ -21,21 +21,17 @@
 
 namespace troupe {
 
+namespace detail {
+class system_access;
+}
+
 class actor {
  public:
   actor() noexcept = default;
   actor(std::nullptr_t) noexcept {}  // NOLINT
-  /// Adds a strong reference to `p` (which may be null).
-  explicit actor(abstract_actor* p) noexcept : p_(p) {
+  actor(const actor& o) noexcept : p_(o.p_) {
     if (p_) p_->strong_ref();
   }
-  /// Takes over a strong reference the caller owns.
-  static actor adopt(abstract_actor* p) noexcept {
-    actor a;
-    a.p_ = p;
-    return a;
-  }
-  actor(const actor& o) noexcept : actor(o.p_) {}
   actor(actor&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
   actor& operator=(const actor& o) noexcept {
     actor(o).swap(*this);
@@ -71,6 +67,20 @@ class actor {
   }
 
  private:
+  friend class weak_actor;
+  friend class detail::system_access;
+  /// Adds a strong reference to `p` (which may be null): only for the runtime (a raw pointer
+  /// could be a dead actor's, whose strong count must stay at zero).
+  explicit actor(abstract_actor* p) noexcept : p_(p) {
+    if (p_) p_->strong_ref();
+  }
+  /// Takes over a strong reference the caller owns.
+  static actor adopt(abstract_actor* p) noexcept {
+    actor a;
+    a.p_ = p;
+    return a;
+  }
+
   abstract_actor* p_ = nullptr;
 };
 

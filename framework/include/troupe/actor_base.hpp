@@ -39,6 +39,7 @@
 #include <troupe/detail/envelope.hpp>
 #include <troupe/detail/mailbox.hpp>
 #include <troupe/detail/small_alloc.hpp>
+#include <troupe/detail/system_access.hpp>
 #include <troupe/detail/unique_function.hpp>
 #include <troupe/exit_reason.hpp>
 #include <troupe/future.hpp>
@@ -65,6 +66,13 @@ class behavior_impl : public uses_small_alloc {
 };
 class system_access;
 class testing_access;
+/// `S&`, spelled so that it depends on T (name lookup into S waits for instantiation).
+template <class S, class T>
+struct dependent {
+  using type = S&;
+};
+template <class S, class T>
+using dependent_t = typename dependent<S, T>::type;
 struct lifecycle_extras;
 /// Takes the envelope being dispatched on `self` away from the runtime (which then does not
 /// delete it): a handler coroutine that refers into its message keeps it.
@@ -102,12 +110,12 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   /// Sends `msg` as a request; the future completes with the reply of type R, or an error.
   /// Attach continuations with then() or co_await it: they run on this actor.
   template <class R, class T>
-  [[nodiscard]] future<R> request(const actor& to, T&& msg, duration timeout) {
+  [[nodiscard]] future<R> request(const actor& to, T&& msg, duration timeout = default_timeout) {
     return detail::make_request<R>(to, std::forward<T>(msg), timeout, handle());
   }
   /// Typed request: R is the reply type the interface declares for the message type.
   template <class... Sigs, class T>
-  [[nodiscard]] auto request(const typed_actor<Sigs...>& to, T&& msg, duration timeout) {
+  [[nodiscard]] auto request(const typed_actor<Sigs...>& to, T&& msg, duration timeout = default_timeout) {
     using R = detail::reply_of_t<std::remove_cvref_t<T>, Sigs...>;
     return request<R>(to.untyped(), std::forward<T>(msg), timeout);
   }
@@ -137,10 +145,24 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   /// A future that completes (successfully) after `d`; `co_await self.delay(d)` in a coroutine.
   [[nodiscard]] future<void> delay(duration d);
 
+  // -- spawning ---------------------------------------------------------------------------------
+
+  /// `self.spawn<T>(args...)` and `self.spawn(fn, args...)`: the same as system().spawn(...)
+  /// (see actor_system.hpp, which must be included where these are called).
+  template <class T, class... Args>
+  auto spawn(Args&&... args) {
+    return detail::dependent_t<actor_system, T>(system()).template spawn<T>(std::forward<Args>(args)...);
+  }
+  template <class F, class... Args>
+    requires(!std::is_base_of_v<actor_base, std::remove_cvref_t<F>>)
+  auto spawn(F&& f, Args&&... args) {
+    return detail::dependent_t<actor_system, F>(system()).spawn(std::forward<F>(f), std::forward<Args>(args)...);
+  }
+
   // -- identity and context ---------------------------------------------------------------------
 
   /// A strong handle to this actor.
-  actor handle() noexcept { return actor(this); }
+  actor handle() noexcept { return detail::system_access::handle(this); }
   /// The sender of the message being handled (empty if sent from outside any actor).
   const actor& current_sender() const noexcept;
   /// True while handling a request (as opposed to a plain send).
@@ -184,13 +206,6 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   void set_await_mode(await_mode m) noexcept { await_mode_ = m; }
   await_mode get_await_mode() const noexcept { return await_mode_; }
 
-  // -- runtime internals (public for the scheduler and the system; not for user code) ----------
-
-  bool enqueue(detail::envelope* e) noexcept final;
-  resume_result resume(std::size_t max_messages) noexcept final;
-  void ref_for_scheduler() noexcept final { weak_ref(); }
-  void unref_for_scheduler() noexcept final { weak_release(); }
-
  protected:
   /// Takes the system and id from the spawn in progress: construct actors only through
   /// actor_system::spawn.
@@ -205,6 +220,13 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   virtual void on_exit(const exit_reason& reason) { (void)reason; }
 
  private:
+  // The runtime's side (reached through detail::system_access and the resumable interface
+  // that schedulers see; not for user code).
+  bool enqueue(detail::envelope* e) noexcept final;
+  resume_result resume(std::size_t max_messages) noexcept final;
+  void ref_for_scheduler() noexcept final { weak_ref(); }
+  void unref_for_scheduler() noexcept final { weak_release(); }
+
   friend class detail::system_access;
   friend class detail::testing_access;
   friend void detail::task_started(actor_base&, detail::task_promise_base&);

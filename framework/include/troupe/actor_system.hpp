@@ -22,16 +22,17 @@
 #include <troupe/actor_base.hpp>
 #include <troupe/actor_system_config.hpp>
 #include <troupe/behavior.hpp>
+#include <troupe/detail/system_access.hpp>
+#include <troupe/log.hpp>
 #include <troupe/timer_service.hpp>
 #include <troupe/typed_actor.hpp>
-
-#include <spdlog/logger.h>
 
 #include <atomic>
 #include <concepts>
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 
@@ -149,16 +150,20 @@ class actor_system {
   std::size_t dead_letters() const noexcept { return dead_letters_.load(std::memory_order_relaxed); }
   /// Actors spawned and not yet quit.
   std::size_t running_actors() const noexcept;
+  /// The spdlog logger the system writes to (include <spdlog/logger.h> to use it).
   spdlog::logger& logger() const noexcept { return *logger_; }
+  /// Logs `text` at `level` through the system's logger (for code that does not use spdlog).
+  void log(log_level level, std::string_view text) const noexcept;
+  /// Whether a message at `level` would be written (to skip formatting it otherwise).
+  bool should_log(log_level level) const noexcept;
 
-  // -- internals (public for the runtime's own parts; not for user code) -----------------------
-  scheduler& sched() noexcept { return *sched_; }
+  /// The system's clock and timers (see timer_service.hpp); `timers().now()` is the time
+  /// every troupe timeout is measured in (virtual in tests).
   timer_service& timers() noexcept { return *timers_; }
-  detail::actor_registry& registry() noexcept { return *registry_; }
-  detail::blocking_pool& blocking_jobs() noexcept { return *blocking_; }
-  void count_dead_letter() noexcept { dead_letters_.fetch_add(1, std::memory_order_relaxed); }
 
  private:
+  friend class detail::system_access;  // sched(), the registry, the dead-letter count
+
   actor_id next_id() noexcept { return next_id_.fetch_add(1, std::memory_order_relaxed); }
   actor launch(actor_base* a);
 

@@ -1,7 +1,8 @@
 // actor_system_config: how an actor_system runs.
 #pragma once
 
-#include <spdlog/common.h>
+#include <troupe/log.hpp>
+#include <troupe/time.hpp>
 
 #include <cstddef>
 #include <functional>
@@ -19,10 +20,16 @@ struct actor_system_config {
   /// How many messages an actor may handle before the worker moves on to another ready actor
   /// (fairness). Larger is faster for busy actors, smaller spreads latency more evenly.
   std::size_t messages_per_activation = 64;
+  /// The timeout of a request made without one (troupe::request(to, msg), self.request<R>(to,
+  /// msg)). troupe::infinite: such requests wait until answered or until the receiver dies.
+  duration request_timeout = std::chrono::seconds(30);
   /// Most threads of the blocking pool (troupe::run_blocking); started on demand.
   std::size_t blocking_threads = 4;
-  /// Level of the system's logger ("troupe", to stderr). Dead letters log at debug.
-  spdlog::level::level_enum log_level = spdlog::level::warn;
+  /// Level of the system's logger (see log.hpp). Applied to `logger` too when one is given.
+  troupe::log_level log_level = troupe::log_level::warn;
+  /// The spdlog logger troupe writes to; empty: a logger named "troupe" writing to stderr.
+  /// (spdlog is only forward-declared here: include <spdlog/logger.h> to make one.)
+  std::shared_ptr<spdlog::logger> logger = {};
   /// Replaces the work-stealing pool (for tests: a deterministic scheduler). Called once by
   /// the actor_system constructor.
   std::function<std::unique_ptr<scheduler>(actor_system&)> scheduler_factory = {};

@@ -60,7 +60,7 @@ class send_timer_base : public ref_counted, public timer_node {
       return;
     }
     e->sender = sender_.lock();
-    const bool delivered = target->enqueue(e);
+    const bool delivered = system_access::enqueue(*target, e);
     if (periodic && delivered && !this->cancelled()) {
       next_ += period_;
       sys_->timers().arm(*this, next_);

@@ -15,6 +15,7 @@
 #include <troupe/abstract_actor.hpp>
 #include <troupe/actor.hpp>
 #include <troupe/detail/envelope.hpp>
+#include <troupe/detail/system_access.hpp>
 #include <troupe/future.hpp>
 #include <troupe/time.hpp>
 #include <troupe/typed_actor.hpp>
@@ -32,7 +33,7 @@ void dead_letter_to_nobody(envelope* e) noexcept;
 /// Hands `e` to `to` (or bounces it when `to` is empty).
 inline void deliver_to(const actor& to, envelope* e) noexcept {
   if (to)
-    to->enqueue(e);
+    system_access::enqueue(*to.get(), e);
   else
     dead_letter_to_nobody(e);
 }
@@ -52,7 +53,7 @@ future<R> make_request(const actor& to, T&& msg, duration timeout, actor sender)
     return future<R>(std::move(st));
   }
   st->arm_timeout(to->system(), timeout);
-  to->enqueue(make_message(std::forward<T>(msg), std::move(sender), reply_handle(st)));
+  system_access::enqueue(*to.get(), make_message(std::forward<T>(msg), std::move(sender), reply_handle(st)));
   return future<R>(std::move(st));
 }
 
@@ -71,12 +72,12 @@ void send(const typed_actor<Sigs...>& to, T&& msg) {
 
 /// Requests a reply of type R to `msg` from `to`.
 template <class R, class T>
-[[nodiscard]] future<R> request(const actor& to, T&& msg, duration timeout) {
+[[nodiscard]] future<R> request(const actor& to, T&& msg, duration timeout = default_timeout) {
   return detail::make_request<R>(to, std::forward<T>(msg), timeout, actor());
 }
 /// Typed request: R comes from the interface.
 template <class... Sigs, class T>
-[[nodiscard]] auto request(const typed_actor<Sigs...>& to, T&& msg, duration timeout) {
+[[nodiscard]] auto request(const typed_actor<Sigs...>& to, T&& msg, duration timeout = default_timeout) {
   using R = detail::reply_of_t<std::remove_cvref_t<T>, Sigs...>;
   return detail::make_request<R>(to.untyped(), std::forward<T>(msg), timeout, actor());
 }

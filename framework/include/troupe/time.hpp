@@ -13,4 +13,8 @@ using time_point = clock::time_point;
 /// with an error when the receiver dies or the system shuts down.
 inline constexpr duration infinite = duration::max();
 
+/// "The system's default": a request given this timeout (or none) waits for
+/// actor_system_config::request_timeout.
+inline constexpr duration default_timeout = duration::min();
+
 }  // namespace troupe

@@ -41,6 +41,8 @@ void run_continuation(future_state_base& st) noexcept;
 bool park_until_ready(future_state_base& st, const time_point* deadline) noexcept;
 void unpark_waiters(future_state_base& st) noexcept;
 std::string type_mismatch_detail(const type_meta* expected, const type_meta* got);
+/// actor_system_config::request_timeout of `sys`.
+duration default_request_timeout(const actor_system& sys) noexcept;
 
 class future_state_base : public reply_sink, public timer_node {
  public:
@@ -65,8 +67,10 @@ class future_state_base : public reply_sink, public timer_node {
   /// True once a completer has claimed the state (its result is written or being written).
   bool completed() const noexcept final { return flags_.load(std::memory_order_acquire) & claimed_bit; }
 
-  /// Fails the state with errc::timeout after `after` unless completed before.
+  /// Fails the state with errc::timeout after `after` (default_timeout: the system's request
+  /// timeout) unless completed before.
   void arm_timeout(actor_system& sys, duration after) {
+    if (after == default_timeout) after = default_request_timeout(sys);
     if (after != infinite) arm_timer(sys, *this, after);
   }
 

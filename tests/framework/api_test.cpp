@@ -1,0 +1,98 @@
+// The API conveniences of issue 9: the default request timeout, self.spawn, the logging facade.
+#include <support/test_actors.hpp>
+
+#include <catch2/catch.hpp>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <memory>
+#include <sstream>
+#include <string>
+
+using namespace troupe;
+using namespace troupe::test;
+
+namespace {
+
+struct hold {};
+struct make_child {};
+
+/// A logger writing to `out` (the test reads what troupe logged).
+std::shared_ptr<spdlog::logger> capture(std::ostringstream& out) {
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  sink->set_pattern("%l %v");
+  return std::make_shared<spdlog::logger>("test", sink);
+}
+
+}  // namespace
+
+TEST_CASE("a request made without a timeout uses the configured one", "[framework][api]") {
+  auto cfg = two_workers();
+  cfg.request_timeout = 20ms;
+  actor_system sys{cfg};
+  // Keeps the promise and never answers.
+  auto keeper = sys.spawn([](actor_base& self) -> behavior {
+    auto kept = std::make_shared<response_promise<int>>();
+    return {[&self, kept](hold) {
+      *kept = self.make_response_promise<int>();
+      return *kept;
+    }};
+  });
+  auto r = request<int>(keeper, hold{}).get();
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == errc::timeout);
+}
+
+TEST_CASE("an actor's request without a timeout uses the configured one", "[framework][api]") {
+  auto cfg = two_workers();
+  cfg.request_timeout = 20ms;
+  actor_system sys{cfg};
+  auto keeper = sys.spawn([](actor_base& self) -> behavior {
+    auto kept = std::make_shared<response_promise<int>>();
+    return {[&self, kept](hold) {
+      *kept = self.make_response_promise<int>();
+      return *kept;
+    }};
+  });
+  auto asker = sys.spawn([keeper](actor_base& self) -> behavior {
+    return {[&self, keeper](ping) -> task<int> {
+      auto r = co_await self.request<int>(keeper, hold{});
+      co_return r ? 0 : static_cast<int>(r.error().code());
+    }};
+  });
+  auto r = request<int>(asker, ping{}, prompt).get();
+  REQUIRE(r);
+  CHECK(*r == static_cast<int>(errc::timeout));
+}
+
+TEST_CASE("self.spawn spawns in the actor's own system", "[framework][api]") {
+  actor_system sys{two_workers()};
+  auto parent = sys.spawn([](actor_base& self) -> behavior {
+    return {[&self](make_child) -> future<pong> {
+      actor child = self.spawn(echo_plus_one);
+      actor twin = self.spawn<echo_class>();
+      CHECK(twin);
+      return self.request<pong>(child, ping{41}, prompt);
+    }};
+  });
+  auto r = request<pong>(parent, make_child{}, prompt).get();
+  REQUIRE(r);
+  CHECK(r->value == 42);
+}
+
+TEST_CASE("the system logs through the configured spdlog logger at the configured level", "[framework][api]") {
+  std::ostringstream out;
+  auto cfg = two_workers();
+  cfg.logger = capture(out);
+  cfg.log_level = log_level::info;
+  {
+    actor_system sys{cfg};
+    CHECK(sys.should_log(log_level::info));
+    CHECK_FALSE(sys.should_log(log_level::debug));
+    sys.log(log_level::info, "shown");
+    sys.log(log_level::debug, "hidden");
+    CHECK(&sys.logger() == cfg.logger.get());
+  }
+  CHECK(out.str().find("info shown") != std::string::npos);
+  CHECK(out.str().find("hidden") == std::string::npos);
+}
