@@ -247,6 +247,7 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   detail::envelope* peek_envelope() noexcept;
   detail::lifecycle_extras& extras();
   void handle_signal(detail::envelope& e);
+  void on_idle_check();
   void stash(detail::envelope* e);
   void send_signal(const actor& to, detail::envelope_kind kind);
   void clear_retired() noexcept;

@@ -1,0 +1,131 @@
+// actor_base: start-up, activation (resume), dispatch to the behavior, dead letters.
+#include <troupe/actor_base.hpp>
+#include <troupe/actor_system.hpp>
+#include <troupe/behavior.hpp>
+
+#include "actor_internals.hpp"
+#include "actor_registry.hpp"
+
+#include <spdlog/logger.h>
+
+namespace troupe {
+
+using detail::current_scope;
+
+void actor_base::initialize() {
+  {
+    current_scope scope(this);
+    try {
+      behavior_ = make_behavior().release();
+      on_start();
+    } catch (...) {
+      state_ = run_state::quitting;
+      terminate();
+      throw;
+    }
+  }
+  // The mailbox started busy with this thread as its consumer: go idle, or, if messages
+  // arrived during make_behavior, hand the actor to the scheduler.
+  if (!mailbox_.try_block()) {
+    ref_for_scheduler();
+    detail::system_access::sched(system()).schedule(this);
+  }
+}
+
+void actor_base::refuse_start() noexcept {
+  state_ = run_state::dead;
+  try {
+    extras().reason = exit_reason::shutdown();
+  } catch (...) {  // out of memory: it still never starts, with a normal reason
+  }
+  detail::envelope* rest = mailbox_.close();
+  while (rest) bounce(std::exchange(rest, rest->next));
+  detail::system_access::registry(system()).remove(*this);
+}
+
+resumable::resume_result actor_base::resume(std::size_t max_messages) noexcept {
+  if (state_ == run_state::dead) return resume_result::done;
+  current_scope scope(this);
+  for (std::size_t n = 0; n < max_messages; ++n) {
+    detail::envelope* e = next_envelope();
+    if (!e) {
+      if (mailbox_.try_block()) return resume_result::done;
+      --n;  // more arrived meanwhile; that was not a message
+      continue;
+    }
+    dispatch(e);
+    if (state_ != run_state::running) {
+      terminate();
+      return resume_result::done;
+    }
+  }
+  // Budget used up: go idle if that was all, so the actor is not queued again for nothing.
+  const bool stash_ready = extras_ && extras_->stash_head && !extras_->live_tasks;
+  if (!stash_ready && mailbox_.try_block()) return resume_result::done;
+  return resume_result::resume_later;
+}
+
+void actor_base::dispatch(detail::envelope* e) noexcept {
+  using detail::envelope_kind;
+  switch (e->kind) {
+    case envelope_kind::message:
+      if (await_mode_ == await_mode::sequential && has_live_tasks()) {
+        try {
+          stash(e);  // held back, in order, until the running coroutines finish
+          return;
+        } catch (...) {
+          // Out of memory for the stash: handle the message now rather than lose it.
+        }
+      }
+      if (e->counted) queued_.fetch_sub(1, std::memory_order_relaxed);
+      if (extras_ && extras_->idle_fn) extras_->last_activity = system().timers().now();
+      current_ = e;
+      try {
+        dispatch_message(*e);
+      } catch (...) {
+        fail_with(std::current_exception());
+      }
+      current_ = nullptr;
+      clear_retired();
+      break;
+    case envelope_kind::continuation:
+      try {
+        static_cast<detail::continuation_envelope*>(e)->fn();
+      } catch (...) {
+        fail_with(std::current_exception());
+      }
+      break;
+    case envelope_kind::resume:
+      static_cast<detail::resume_envelope*>(e)->run();  // coroutines capture their own exceptions
+      clear_retired();
+      break;
+    case envelope_kind::unreferenced:
+      if (strong_count() == 0) quit();
+      break;
+    case envelope_kind::shutdown:
+      quit(exit_reason::shutdown());
+      break;
+    default:
+      try {
+        handle_signal(*e);
+      } catch (...) {
+        fail_with(std::current_exception());
+      }
+      break;
+  }
+  if (std::exchange(adopted_, false)) return;  // a handler coroutine keeps it (and deletes it)
+  delete e;
+}
+
+void actor_base::dispatch_message(detail::envelope& e) {
+  if (behavior_ && behavior_->invoke(*this, e)) return;
+  const std::string_view type = e.type ? e.type->name : std::string_view("?");
+  if (e.reply) {
+    e.reply.fail(error(errc::unhandled_message, std::string(type)));
+  } else {
+    detail::system_access::count_dead_letter(system());
+    system().logger().debug("dead letter: {} unhandled by actor#{}", type, id());
+  }
+}
+
+}  // namespace troupe

@@ -1,0 +1,214 @@
+// actor_base: the glue the public headers call into (current actor, continuations, coroutine
+// bookkeeping, held replies, the spawn scope), construction, become and quit.
+#include <troupe/actor_base.hpp>
+#include <troupe/actor_system.hpp>
+#include <troupe/behavior.hpp>
+
+#include "actor_internals.hpp"
+#include "runtime_thread.hpp"
+
+#include <spdlog/logger.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace troupe {
+
+using detail::current_scope;
+using detail::tls_current;
+using detail::exception_text;
+using detail::make_signal;
+
+namespace {
+thread_local actor_system* tls_spawn_sys = nullptr;
+thread_local actor_id tls_spawn_id = 0;
+}  // namespace
+
+namespace detail {
+
+std::string exception_text(std::exception_ptr ex) {
+  try {
+    std::rethrow_exception(ex);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "unknown exception";
+  }
+}
+
+
+actor_base* current_actor() noexcept { return tls_current; }
+actor handle_of(actor_base* self) noexcept { return self->handle(); }
+
+namespace {
+/// Work the actor sends itself: the envelope keeps a strong reference to it while queued.
+void post_to_self(actor target, envelope* e) noexcept {
+  abstract_actor* to = target.get();
+  e->sender = std::move(target);
+  if (to)
+    detail::system_access::enqueue(*to, e);
+  else
+    delete e;
+}
+}  // namespace
+
+void post_continuation(actor target, continuation_envelope* e) noexcept { post_to_self(std::move(target), e); }
+
+void post_resume(actor target, std::coroutine_handle<> h, std::coroutine_handle<> root) {
+  post_to_self(std::move(target), new resume_envelope(h, root));
+}
+
+envelope* adopt_current_envelope(actor_base& self) noexcept {
+  self.adopted_ = true;
+  return self.current_;
+}
+
+void hold_reply(actor_base& self, const reply_handle& reply) {
+  reply_sink* s = reply.sink();
+  if (!s) return;
+  auto& x = self.extras();
+  auto& held = x.held_replies;
+  if (held.size() >= x.sweep_at) {
+    std::erase_if(held, [](const intrusive_ptr<reply_sink>& h) { return h->completed(); });
+    x.sweep_at = std::max<std::size_t>(16, 2 * held.size());
+  }
+  s->add_ref();
+  held.emplace_back(s, adopt_ref);
+}
+
+void run_detached(unique_function<void()>& fn) noexcept {
+  current_scope none(nullptr);
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    spdlog::error("troupe: a continuation attached outside any actor threw: {}", e.what());
+  } catch (...) {
+    spdlog::error("troupe: a continuation attached outside any actor threw");
+  }
+}
+
+bool blocking_forbidden() noexcept { return tls_current || on_runtime_thread(); }
+
+void report_blocking_get() noexcept {
+  if (actor_base* self = tls_current) {
+    self->system().logger().error(
+        "future::get() called inside {}: it would block a worker thread; use then() or co_await "
+        "(returning errc::blocking_in_actor)",
+        self->handle().to_string());
+  } else {
+    spdlog::error(
+        "troupe: future::get() called on a runtime thread (a worker, the timer thread, or a "
+        "continuation they run): it would stall the runtime; use then() (returning "
+        "errc::blocking_in_actor)");
+  }
+}
+
+void dead_letter_to_nobody(envelope* e) noexcept {
+  if (e->kind == envelope_kind::message && !e->reply)
+    spdlog::debug("troupe: dead letter: {} sent to an empty handle", e->type ? e->type->name : "?");
+  delete e;  // a request's reply handle fails with receiver_down as the envelope goes
+}
+
+void task_started(actor_base& self, task_promise_base& p) {
+  auto& head = self.extras().live_tasks;
+  p.live_prev = nullptr;
+  p.live_next = head;
+  if (head) head->live_prev = &p;
+  head = &p;
+}
+
+void task_finished(actor_base& self, task_promise_base& p, std::exception_ptr ex) noexcept {
+  if (p.live_prev)
+    p.live_prev->live_next = p.live_next;
+  else
+    self.extras_->live_tasks = p.live_next;
+  if (p.live_next) p.live_next->live_prev = p.live_prev;
+  p.live_prev = p.live_next = nullptr;
+  if (ex) self.fail_with(std::move(ex));
+}
+
+actor_base*& system_access::prev(actor_base& a) noexcept { return a.reg_prev_; }
+actor_base*& system_access::next(actor_base& a) noexcept { return a.reg_next_; }
+void system_access::initialize(actor_base& a) { a.initialize(); }
+void system_access::refuse_start(actor_base& a) noexcept { a.refuse_start(); }
+
+void task_frame_ref(actor_base& self) noexcept { system_access::weak_ref(self); }
+void task_frame_unref(actor_base& self) noexcept { system_access::weak_release(self); }
+
+spawn_scope::spawn_scope(actor_system& sys, actor_id id) noexcept
+    : prev_sys_(std::exchange(tls_spawn_sys, &sys)), prev_id_(std::exchange(tls_spawn_id, id)) {}
+
+spawn_scope::~spawn_scope() {
+  tls_spawn_sys = prev_sys_;
+  tls_spawn_id = prev_id_;
+}
+
+}  // namespace detail
+
+namespace {
+actor_system* spawning_system() {
+  if (!tls_spawn_sys)
+    throw std::logic_error("troupe: actors are created with actor_system::spawn, not directly");
+  return tls_spawn_sys;
+}
+}  // namespace
+
+actor_base::actor_base() : abstract_actor(spawning_system(), tls_spawn_id) {
+  tls_spawn_sys = nullptr;  // one actor per spawn; nested spawns set it again
+}
+
+actor_base::~actor_base() = default;
+
+behavior actor_base::make_behavior() { return {}; }
+
+bool actor_base::has_live_tasks() const noexcept { return extras_ && extras_->live_tasks; }
+
+detail::lifecycle_extras& actor_base::extras() {
+  if (!extras_) extras_ = std::make_unique<detail::lifecycle_extras>();
+  return *extras_;
+}
+
+const actor& actor_base::current_sender() const noexcept {
+  static const actor none;
+  return current_ ? current_->sender : none;
+}
+
+future<void> actor_base::delay(duration d) {
+  auto st = detail::make_state<void>();
+  st->arm_delay(system(), d);
+  return future<void>(std::move(st));
+}
+
+void actor_base::become(behavior b) {
+  auto next = std::move(b).release();
+  if (current_ || has_live_tasks())
+    extras().retired.push_back(std::move(behavior_));  // may still be running
+  behavior_ = std::move(next);
+}
+
+void actor_base::clear_retired() noexcept {
+  if (extras_ && !extras_->live_tasks) extras_->retired.clear();
+}
+
+void actor_base::quit(exit_reason reason) noexcept {
+  if (state_ != run_state::running) return;
+  state_ = run_state::quitting;
+  if (!reason.is_normal()) {
+    try {
+      extras().reason = std::move(reason);
+    } catch (...) {  // out of memory: the actor still quits, with a normal reason
+    }
+  }
+}
+
+// -- free functions -----------------------------------------------------------------------------------
+
+void send_exit(const actor& target, exit_reason reason) {
+  if (!target) return;
+  actor sender = tls_current ? tls_current->handle() : actor();
+  const auto kind = reason.code() == exit_code::kill ? detail::envelope_kind::kill : detail::envelope_kind::exit_signal;
+  detail::system_access::enqueue(*target.get(), make_signal(kind, exit_msg{sender, std::move(reason)}, sender));
+}
+
+}  // namespace troupe
