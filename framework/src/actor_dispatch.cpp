@@ -4,6 +4,7 @@
 #include <troupe/behavior.hpp>
 
 #include "actor_internals.hpp"
+#include "dead_letters.hpp"
 #include "actor_registry.hpp"
 
 #include <spdlog/logger.h>
@@ -60,8 +61,7 @@ resumable::resume_result actor_base::resume(std::size_t max_messages) noexcept {
     }
   }
   // Budget used up: go idle if that was all, so the actor is not queued again for nothing.
-  const bool stash_ready = extras_ && extras_->stash_head && !extras_->live_tasks;
-  if (!stash_ready && mailbox_.try_block()) return resume_result::done;
+  if (!front_ready() && mailbox_.try_block()) return resume_result::done;
   return resume_result::resume_later;
 }
 
@@ -69,12 +69,12 @@ void actor_base::dispatch(detail::envelope* e) noexcept {
   using detail::envelope_kind;
   switch (e->kind) {
     case envelope_kind::message:
-      if (await_mode_ == await_mode::sequential && has_live_tasks()) {
+      if (holding_back()) {
         try {
-          stash(e);  // held back, in order, until the running coroutines finish
+          hold_back(e);  // in order, until the sequential coroutines finish
           return;
         } catch (...) {
-          // Out of memory for the stash: handle the message now rather than lose it.
+          // Out of memory for the extras: handle the message now rather than lose it.
         }
       }
       if (e->counted) queued_.fetch_sub(1, std::memory_order_relaxed);
@@ -119,13 +119,21 @@ void actor_base::dispatch(detail::envelope* e) noexcept {
 
 void actor_base::dispatch_message(detail::envelope& e) {
   if (behavior_ && behavior_->invoke(*this, e)) return;
-  const std::string_view type = e.type ? e.type->name : std::string_view("?");
-  if (e.reply) {
-    e.reply.fail(error(errc::unhandled_message, std::string(type)));
-  } else {
-    detail::system_access::count_dead_letter(system());
-    system().logger().debug("dead letter: {} unhandled by actor#{}", type, id());
+  if (extras_ && extras_->default_handler && e.kind == detail::envelope_kind::message) {
+    extras_->default_handler(unmatched_message{e.type, e.sender, static_cast<bool>(e.reply)});
+    if (adopted_) return;  // stashed
+    if (e.reply) e.reply.fail(error(errc::unhandled_message, std::string(e.type ? e.type->name : "?")));
+    return;
   }
+  if (e.reply) {
+    e.reply.fail(error(errc::unhandled_message, std::string(e.type ? e.type->name : "?")));
+  } else {
+    detail::report_dead_letter(system(), this, e, "no handler takes it");
+  }
+}
+
+void actor_base::set_default_handler(detail::unique_function<void(const unmatched_message&)> fn) {
+  extras().default_handler = std::move(fn);
 }
 
 }  // namespace troupe

@@ -21,6 +21,8 @@
 #include <troupe/detail/unique_function.hpp>
 #include <troupe/exit_reason.hpp>
 
+#include <cstddef>
+#include <cstdint>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -31,6 +33,55 @@
 namespace troupe {
 
 namespace detail {
+
+/// A FIFO of envelopes linked through their `next` (owned: deleted with the queue).
+struct envelope_queue {
+  envelope* head = nullptr;
+  envelope* tail = nullptr;
+  std::size_t size = 0;
+
+  envelope_queue() = default;
+  envelope_queue(const envelope_queue&) = delete;
+  envelope_queue& operator=(const envelope_queue&) = delete;
+  ~envelope_queue() {
+    while (head) delete std::exchange(head, head->next);
+  }
+  bool empty() const noexcept { return head == nullptr; }
+  void push_back(envelope* e) noexcept {
+    e->next = nullptr;
+    if (tail)
+      tail->next = e;
+    else
+      head = e;
+    tail = e;
+    ++size;
+  }
+  envelope* pop_front() noexcept {
+    envelope* e = head;
+    if (!e) return nullptr;
+    head = e->next;
+    if (!head) tail = nullptr;
+    e->next = nullptr;
+    --size;
+    return e;
+  }
+  /// Moves all of `other` in front of this queue's envelopes, in their order.
+  void splice_front(envelope_queue& other) noexcept {
+    if (other.empty()) return;
+    other.tail->next = head;
+    if (!tail) tail = other.tail;
+    head = other.head;
+    size += other.size;
+    other.head = other.tail = nullptr;
+    other.size = 0;
+  }
+  /// Takes the whole list out (the caller owns it).
+  envelope* release() noexcept {
+    size = 0;
+    tail = nullptr;
+    return std::exchange(head, nullptr);
+  }
+};
 
 
 /// The parts of an actor that most actors never use, allocated on first use so that an idle
@@ -46,9 +97,16 @@ struct lifecycle_extras {
   unique_function<void()> idle_fn;
   time_point last_activity{};
   intrusive_ptr<ref_counted> idle_timer;
-  // Ordinary messages held back in await_mode::sequential while coroutines are suspended.
-  envelope* stash_head = nullptr;
-  envelope* stash_tail = nullptr;
+  // Ordinary messages waiting to be handled before the mailbox: held back while a sequential
+  // coroutine is suspended, or put back by unstash_all().
+  envelope_queue front;
+  // Messages the user stashed (actor_base::stash), until unstash_all().
+  envelope_queue stash;
+  // Runs for messages no handler takes (actor_base::set_default_handler).
+  unique_function<void(const unmatched_message&)> default_handler;
+  // Running handler coroutines marked troupe::sequential (or all of them in
+  // await_mode::sequential): while one is suspended, ordinary messages are held back.
+  std::uint32_t exclusive_tasks = 0;
   // Behaviors replaced while a handler (or a coroutine started by one) may still run in them;
   // destroyed once no handler and no handler coroutine is running.
   std::vector<std::unique_ptr<behavior_impl>> retired;
@@ -58,10 +116,6 @@ struct lifecycle_extras {
   std::size_t sweep_at = 16;
   // Running handler coroutines (a list through their promises; see task_promise_base).
   task_promise_base* live_tasks = nullptr;
-
-  ~lifecycle_extras() {
-    while (stash_head) delete std::exchange(stash_head, stash_head->next);
-  }
 };
 
 

@@ -33,6 +33,7 @@ void actor_base::abandon_held_work() noexcept {
   while (detail::task_promise_base* p = extras_ ? extras_->live_tasks : nullptr) {
     extras_->live_tasks = p->live_next;
     p->live_prev = p->live_next = nullptr;
+    if (p->exclusive) --extras_->exclusive_tasks;
     p->root.destroy();  // never resumed: its frame, the tasks it awaits and its locals go now
   }
 }
@@ -42,10 +43,12 @@ void actor_base::terminate() noexcept {
   const exit_reason reason = extras_ && extras_->reason ? *extras_->reason : exit_reason();
   // Close first: from here on every new envelope bounces at the sender (seeing `reason`).
   detail::envelope* rest = mailbox_.close();
-  if (extras_ && extras_->stash_head) {
-    extras_->stash_tail->next = rest;
-    rest = std::exchange(extras_->stash_head, nullptr);
-    extras_->stash_tail = nullptr;
+  if (extras_) {  // stashed (oldest), then held back, then the mailbox's rest
+    detail::envelope_queue all;
+    for (detail::envelope* e = rest; e;) all.push_back(std::exchange(e, e->next));
+    all.splice_front(extras_->front);
+    all.splice_front(extras_->stash);
+    rest = all.release();
   }
   while (rest) bounce(std::exchange(rest, rest->next));
   {

@@ -5,23 +5,39 @@
 #include <troupe/behavior.hpp>
 
 #include "actor_internals.hpp"
+#include "dead_letters.hpp"
 
 #include <spdlog/logger.h>
+
+#include <stdexcept>
 
 namespace troupe {
 
 using detail::make_signal;
 
-void actor_base::stash(detail::envelope* e) {
-  auto& x = extras();
-  e->next = nullptr;
-  if (x.stash_tail)
-    x.stash_tail->next = e;
-  else
-    x.stash_head = e;
-  x.stash_tail = e;
+void actor_base::hold_back(detail::envelope* e) { extras().front.push_back(e); }
+
+void actor_base::stash() {
+  if (!current_ || current_->kind != detail::envelope_kind::message)
+    throw std::logic_error("troupe: stash() outside the handler of an ordinary message");
+  if (adopted_ || no_stash_)
+    throw std::logic_error("troupe: stash() in a coroutine handler: stash from an ordinary handler");
+  extras().stash.push_back(current_);
+  adopted_ = true;  // the runtime must not delete it
 }
 
+void actor_base::unstash_all() {
+  if (!extras_ || extras_->stash.empty()) return;
+  extras_->front.splice_front(extras_->stash);
+}
+
+std::size_t actor_base::stashed() const noexcept { return extras_ ? extras_->stash.size : 0; }
+
+bool actor_base::holding_back() const noexcept {
+  return extras_ && extras_->live_tasks && (await_mode_ == await_mode::sequential || extras_->exclusive_tasks);
+}
+
+bool actor_base::front_ready() const noexcept { return extras_ && !extras_->front.empty() && !holding_back(); }
 
 bool actor_base::enqueue(detail::envelope* e) noexcept {
   if (e->kind == detail::envelope_kind::message) {
@@ -31,8 +47,7 @@ bool actor_base::enqueue(detail::envelope* e) noexcept {
         if (e->reply) {
           e->reply.fail(error(errc::mailbox_full));
         } else {
-          detail::system_access::count_dead_letter(system());
-          system().logger().debug("dead letter: {} to actor#{} (mailbox full)", e->type ? e->type->name : "?", id());
+          detail::report_dead_letter(system(), this, *e, "its mailbox is full");
         }
         delete e;
         return false;
@@ -67,8 +82,7 @@ void actor_base::bounce(detail::envelope* e) noexcept {
         if (e->reply) {
           e->reply.fail(error(errc::receiver_down));
         } else {
-          detail::system_access::count_dead_letter(system());
-          system().logger().debug("dead letter: {} to actor#{} (not alive)", e->type ? e->type->name : "?", id());
+          detail::report_dead_letter(system(), this, *e, "it is not alive");
         }
         break;
       case envelope_kind::link:  // linking to a dead actor: its exit signal comes at once
@@ -95,19 +109,12 @@ void actor_base::on_unreferenced() const noexcept {
 }
 
 detail::envelope* actor_base::peek_envelope() noexcept {
-  if (extras_ && extras_->stash_head && !extras_->live_tasks) return extras_->stash_head;
+  if (front_ready()) return extras_->front.head;
   return mailbox_.peek();
 }
 
 detail::envelope* actor_base::next_envelope() noexcept {
-  if (extras_ && extras_->stash_head && !extras_->live_tasks) {
-    auto& x = *extras_;
-    detail::envelope* e = x.stash_head;
-    x.stash_head = e->next;
-    if (!x.stash_head) x.stash_tail = nullptr;
-    e->next = nullptr;
-    return e;
-  }
+  if (front_ready()) return extras_->front.pop_front();
   return mailbox_.pop();
 }
 

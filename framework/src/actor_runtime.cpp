@@ -5,6 +5,7 @@
 #include <troupe/behavior.hpp>
 
 #include "actor_internals.hpp"
+#include "dead_letters.hpp"
 #include "runtime_thread.hpp"
 
 #include <spdlog/logger.h>
@@ -105,13 +106,23 @@ void report_blocking_get() noexcept {
 }
 
 void dead_letter_to_nobody(envelope* e) noexcept {
-  if (e->kind == envelope_kind::message && !e->reply)
-    spdlog::debug("troupe: dead letter: {} sent to an empty handle", e->type ? e->type->name : "?");
+  if (e->kind == envelope_kind::message && !e->reply) {
+    // Counted in the sender's system (or the current actor's); a send from outside any actor
+    // to an empty handle has no system to count in.
+    actor_system* sys = e->sender ? &e->sender->system() : tls_current ? &tls_current->system() : nullptr;
+    if (sys)
+      report_dead_letter(*sys, nullptr, *e, "the handle is empty");
+    else
+      spdlog::debug("troupe: dead letter: a {} sent to an empty handle from outside any actor",
+                    e->type ? e->type->name : "?");
+  }
   delete e;  // a request's reply handle fails with receiver_down as the envelope goes
 }
 
 void task_started(actor_base& self, task_promise_base& p) {
-  auto& head = self.extras().live_tasks;
+  auto& x = self.extras();
+  if (p.exclusive) ++x.exclusive_tasks;
+  auto& head = x.live_tasks;
   p.live_prev = nullptr;
   p.live_next = head;
   if (head) head->live_prev = &p;
@@ -124,6 +135,7 @@ void task_finished(actor_base& self, task_promise_base& p, std::exception_ptr ex
   else
     self.extras_->live_tasks = p.live_next;
   if (p.live_next) p.live_next->live_prev = p.live_prev;
+  if (p.exclusive) --self.extras_->exclusive_tasks;
   p.live_prev = p.live_next = nullptr;
   if (ex) self.fail_with(std::move(ex));
 }

@@ -2,6 +2,7 @@
 
 #include "actor_registry.hpp"
 #include "blocking_pool.hpp"
+#include "dead_letters.hpp"
 #include "timer_queue.hpp"
 #include "work_stealing_scheduler.hpp"
 
@@ -37,7 +38,8 @@ actor_system::actor_system(actor_system_config cfg)
       logger_(cfg_.logger ? cfg_.logger
                           : std::make_shared<spdlog::logger>(
                                 "troupe", std::make_shared<spdlog::sinks::stderr_color_sink_mt>())),
-      registry_(std::make_unique<detail::actor_registry>()) {
+      registry_(std::make_unique<detail::actor_registry>()),
+      dead_letter_log_(std::make_unique<detail::dead_letter_log>()) {
   logger_->set_level(static_cast<spdlog::level::level_enum>(cfg_.log_level));
   if (cfg_.timer_factory)
     timers_ = cfg_.timer_factory(*this);
@@ -79,6 +81,14 @@ detail::actor_registry& detail::system_access::registry(actor_system& sys) noexc
 detail::blocking_pool& detail::system_access::blocking_jobs(actor_system& sys) noexcept { return *sys.blocking_; }
 void detail::system_access::count_dead_letter(actor_system& sys) noexcept {
   sys.dead_letters_.fetch_add(1, std::memory_order_relaxed);
+}
+
+detail::dead_letter_log& detail::system_access::dead_letters(actor_system& sys) noexcept {
+  return *sys.dead_letter_log_;
+}
+void detail::report_dead_letter(actor_system& sys, const abstract_actor* receiver, const envelope& e,
+                                std::string_view why) noexcept {
+  system_access::dead_letters(sys).report(sys, receiver, e, why);
 }
 
 duration detail::default_request_timeout(const actor_system& sys) noexcept { return sys.config().request_timeout; }

@@ -77,7 +77,19 @@ struct lifecycle_extras;
 /// Takes the envelope being dispatched on `self` away from the runtime (which then does not
 /// delete it): a handler coroutine that refers into its message keeps it.
 envelope* adopt_current_envelope(actor_base& self) noexcept;
+/// True when the handler that just ran stashed its message (then nobody answers it now).
+bool handler_stashed(const actor_base& self) noexcept;
+/// While alive, stash() refuses (the handler being called is a coroutine).
+class no_stash_scope;
 }  // namespace detail
+
+/// A message no handler of the behavior takes, as a default handler sees it
+/// (actor_base::set_default_handler).
+struct unmatched_message {
+  const type_meta* type;  // its type (type->name is readable)
+  const actor& sender;    // empty if sent from outside any actor
+  bool is_request;        // a request: fails with errc::unhandled_message unless stashed
+};
 
 /// What an actor does with its other messages while one of its handler coroutines is suspended.
 enum class await_mode : std::uint8_t {
@@ -113,6 +125,12 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   [[nodiscard]] future<R> request(const actor& to, T&& msg, duration timeout = default_timeout) {
     return detail::make_request<R>(to, std::forward<T>(msg), timeout, handle());
   }
+  /// Typed request with the reply type spelled out: it must be the interface's.
+  template <class R, class... Sigs, class T>
+  [[nodiscard]] future<R> request(const typed_actor<Sigs...>& to, T&& msg, duration timeout = default_timeout) {
+    if constexpr (!detail::check_reply_type<R, std::remove_cvref_t<T>, Sigs...>()) return future<R>();
+    else return request<R>(to.untyped(), std::forward<T>(msg), timeout);
+  }
   /// Typed request: R is the reply type the interface declares for the message type.
   template <class... Sigs, class T>
   [[nodiscard]] auto request(const typed_actor<Sigs...>& to, T&& msg, duration timeout = default_timeout) {
@@ -124,6 +142,7 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   /// directly (the original sender stays the sender). Return the result from the handler.
   template <class R = void, class T>
   delegated<R> delegate(const actor& to, T&& msg) {
+    if constexpr (!troupe::detail::check_message<T>()) return {};
     troupe::detail::reply_handle reply;
     actor sender;
     if (current_) {
@@ -203,8 +222,29 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   /// True once the actor has terminated: its mailbox is closed. Any thread may ask.
   bool terminated() const noexcept { return mailbox_.closed_for_good(); }
 
+  /// Per actor: whether every coroutine handler holds other messages back while suspended
+  /// (see await_mode). Per handler: wrap one handler in troupe::sequential(...) instead.
   void set_await_mode(await_mode m) noexcept { await_mode_ = m; }
   await_mode get_await_mode() const noexcept { return await_mode_; }
+
+  // -- holding messages for later -------------------------------------------------------------
+
+  /// Keeps the message being handled for later, as Akka's stash does: it is not a dead letter,
+  /// and a request stays unanswered (its timeout still runs) until a handler takes it after
+  /// unstash_all(). Call it from an ordinary handler (or the default handler), not from a
+  /// coroutine or a continuation: otherwise it throws std::logic_error. If the actor
+  /// terminates, stashed requests fail with errc::receiver_down like queued ones.
+  void stash();
+  /// Puts every stashed message back, in the order they were stashed, ahead of the mailbox:
+  /// they are handled next (by the behavior current then, typically after a become()).
+  void unstash_all();
+  /// How many messages are stashed.
+  std::size_t stashed() const noexcept;
+  /// Runs `fn` for each ordinary message no handler takes, instead of the dead-letter report
+  /// (Akka's unhandled, CAF's default handler). `fn` may stash() it; otherwise a request fails
+  /// with errc::unhandled_message after `fn` returns (the requester always hears back) and a
+  /// plain message is dropped, not counted as a dead letter.
+  void set_default_handler(detail::unique_function<void(const unmatched_message&)> fn);
 
  protected:
   /// Takes the system and id from the spawn in progress: construct actors only through
@@ -232,6 +272,8 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   friend void detail::task_started(actor_base&, detail::task_promise_base&);
   friend void detail::task_finished(actor_base&, detail::task_promise_base&, std::exception_ptr) noexcept;
   friend detail::envelope* detail::adopt_current_envelope(actor_base&) noexcept;
+  friend bool detail::handler_stashed(const actor_base&) noexcept;
+  friend class detail::no_stash_scope;
   friend void detail::hold_reply(actor_base&, const detail::reply_handle&);
 
   enum class run_state : std::uint8_t { running, quitting, dead };
@@ -248,7 +290,9 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   detail::lifecycle_extras& extras();
   void handle_signal(detail::envelope& e);
   void on_idle_check();
-  void stash(detail::envelope* e);
+  void hold_back(detail::envelope* e);
+  bool holding_back() const noexcept;
+  bool front_ready() const noexcept;
   void send_signal(const actor& to, detail::envelope_kind kind);
   void clear_retired() noexcept;
   void bounce(detail::envelope* e) noexcept;
@@ -260,18 +304,35 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   detail::mailbox mailbox_;
   std::unique_ptr<detail::behavior_impl> behavior_;
   detail::envelope* current_ = nullptr;
-  // Links, monitors, hooks, the stash of await_mode::sequential, behaviors retired by become
+  // Links, monitors, hooks, held-back and stashed messages, behaviors retired by become
   // while still running: allocated on first use.
   std::unique_ptr<detail::lifecycle_extras> extras_;
   std::atomic<std::uint32_t> capacity_{0};             // 0: unbounded
   std::atomic<std::uint32_t> queued_{0};               // counted messages, when bounded
   run_state state_ = run_state::running;
   await_mode await_mode_ = await_mode::interleave;
-  bool adopted_ = false;  // the envelope being dispatched was kept by a handler coroutine
+  bool adopted_ = false;  // the envelope being dispatched was kept (by a coroutine, or stashed)
+  bool no_stash_ = false;  // a coroutine handler is being started: stash() refuses
 
   // Intrusive links of the system's registry of live actors (guarded by the registry's lock).
   actor_base* reg_prev_ = nullptr;
   actor_base* reg_next_ = nullptr;
 };
+
+namespace detail {
+class no_stash_scope {
+ public:
+  explicit no_stash_scope(actor_base& self) noexcept : self_(self), prev_(std::exchange(self.no_stash_, true)) {}
+  ~no_stash_scope() { self_.no_stash_ = prev_; }
+  no_stash_scope(const no_stash_scope&) = delete;
+  no_stash_scope& operator=(const no_stash_scope&) = delete;
+
+ private:
+  actor_base& self_;
+  bool prev_;
+};
+inline bool handler_stashed(const actor_base& self) noexcept { return self.adopted_; }
+}  // namespace detail
+
 
 }  // namespace troupe

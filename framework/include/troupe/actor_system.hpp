@@ -45,6 +45,7 @@ class timer_service;
 namespace detail {
 class actor_registry;
 class blocking_pool;
+class dead_letter_log;
 
 /// Hands the system and actor id to the actor_base constructor of the actor being spawned.
 /// Nests: spawning from inside an actor's constructor works.
@@ -171,6 +172,7 @@ class actor_system {
   node_id node_;
   std::shared_ptr<spdlog::logger> logger_;
   std::unique_ptr<detail::actor_registry> registry_;
+  std::unique_ptr<detail::dead_letter_log> dead_letter_log_;
   std::unique_ptr<timer_service> timers_;
   std::unique_ptr<scheduler> sched_;
   std::unique_ptr<detail::blocking_pool> blocking_;

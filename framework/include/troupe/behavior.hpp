@@ -20,6 +20,7 @@
 #include <troupe/future.hpp>
 #include <troupe/response_promise.hpp>
 #include <troupe/result.hpp>
+#include <troupe/sendable.hpp>
 #include <troupe/task.hpp>
 #include <troupe/typed_actor.hpp>
 
@@ -32,23 +33,56 @@ namespace troupe {
 
 namespace detail {
 
+/// A handler marked troupe::sequential (see below).
 template <class F>
-struct handler_traits : handler_traits<decltype(&F::operator())> {};
-template <class C, class R, class A>
-struct handler_traits<R (C::*)(A)> {
-  using arg = A;
-  using ret = R;
+struct sequential_handler {
+  F fn;
 };
-template <class C, class R, class A>
-struct handler_traits<R (C::*)(A) const> : handler_traits<R (C::*)(A)> {};
-template <class C, class R, class A>
-struct handler_traits<R (C::*)(A) noexcept> : handler_traits<R (C::*)(A)> {};
-template <class C, class R, class A>
-struct handler_traits<R (C::*)(A) const noexcept> : handler_traits<R (C::*)(A)> {};
-template <class R, class A>
-struct handler_traits<R (*)(A)> {
-  using arg = A;
+template <class F>
+struct is_sequential_handler : std::false_type {};
+template <class F>
+struct is_sequential_handler<sequential_handler<F>> : std::true_type {};
+
+/// What a callable takes and returns, when it has one non-template call operator (or is a
+/// function pointer): `known` is false for generic lambdas and other overloaded callables.
+template <class R, class... A>
+struct signature_of {
+  static constexpr bool known = true;
+  static constexpr std::size_t arity = sizeof...(A);
   using ret = R;
+  using arg = std::tuple_element_t<0, std::tuple<A..., void>>;
+};
+template <class F>
+struct call_signature {
+  static constexpr bool known = false;
+  static constexpr std::size_t arity = 0;
+};
+template <class F>
+  requires requires { &F::operator(); }
+struct call_signature<F> : call_signature<decltype(&F::operator())> {};
+template <class F>
+struct call_signature<sequential_handler<F>> : call_signature<F> {};
+template <class R, class... A>
+struct call_signature<R (*)(A...)> : signature_of<R, A...> {};
+template <class R, class... A>
+struct call_signature<R (*)(A...) noexcept> : signature_of<R, A...> {};
+#define TROUPE_CALL_SIGNATURE(QUALIFIERS) \
+  template <class C, class R, class... A> \
+  struct call_signature<R (C::*)(A...) QUALIFIERS> : signature_of<R, A...> {};
+TROUPE_CALL_SIGNATURE()
+TROUPE_CALL_SIGNATURE(const)
+TROUPE_CALL_SIGNATURE(noexcept)
+TROUPE_CALL_SIGNATURE(const noexcept)
+TROUPE_CALL_SIGNATURE(&)
+TROUPE_CALL_SIGNATURE(const&)
+TROUPE_CALL_SIGNATURE(& noexcept)
+TROUPE_CALL_SIGNATURE(const& noexcept)
+#undef TROUPE_CALL_SIGNATURE
+
+template <class F>
+struct handler_traits {
+  using arg = typename call_signature<F>::arg;
+  using ret = typename call_signature<F>::ret;
 };
 
 template <class F>
@@ -105,11 +139,18 @@ void apply_handler_result(actor_base& self, envelope& e, R&& r) {
 }
 
 template <class F>
-bool try_handler(F& f, actor_base& self, envelope& e) {
+bool try_handler(F& handler, actor_base& self, envelope& e) {
   using M = handler_message_t<F>;
   if (e.type != type_id<M>()) return false;
   auto& msg = static_cast<message_envelope<M>&>(e).value;
   using A = typename handler_traits<std::decay_t<F>>::arg;
+  constexpr bool exclusive = is_sequential_handler<F>::value;
+  auto& f = [&]() -> auto& {
+    if constexpr (exclusive)
+      return handler.fn;
+    else
+      return handler;
+  }();
   auto call = [&]() -> decltype(auto) {
     if constexpr (std::is_rvalue_reference_v<A> || !std::is_reference_v<A>)
       return f(std::move(msg));
@@ -118,15 +159,88 @@ bool try_handler(F& f, actor_base& self, envelope& e) {
   };
   if constexpr (std::is_void_v<handler_return_t<F>>) {
     call();
-    if (e.reply) e.reply.deliver(unit{});
-  } else if constexpr (is_task<handler_return_t<F>>::value && std::is_reference_v<A>) {
-    // The coroutine refers into the envelope: it keeps the envelope until it finishes.
+    if (e.reply && !handler_stashed(self)) e.reply.deliver(unit{});
+  } else if constexpr (is_task<handler_return_t<F>>::value) {
+    no_stash_scope scope(self);
     auto t = call();
-    std::move(t).start_detached(self, std::move(e.reply), adopt_current_envelope(self));
+    // A coroutine that refers into its message keeps the envelope until it finishes.
+    envelope* keep = std::is_reference_v<A> ? adopt_current_envelope(self) : nullptr;
+    std::move(t).start_detached(self, std::move(e.reply), keep, exclusive);
   } else {
-    apply_handler_result(self, e, call());
+    auto r = call();
+    if (!handler_stashed(self)) apply_handler_result(self, e, std::move(r));
   }
   return true;
+}
+
+template <class T>
+inline constexpr bool dependent_false = false;
+
+/// Instantiated only for two handlers of one message type: the compiler's note names it.
+template <class Message>
+struct duplicate_handler {
+  static_assert(dependent_false<Message>,
+                "troupe: two handlers of this behavior take the same message type `Message` (see "
+                "\"duplicate_handler<Message>\" above); only the first would ever run. Merge them into one.");
+};
+
+/// Checks one handler; each failure is one readable error at the user's behavior.
+template <class F>
+constexpr bool check_handler() {
+  using S = call_signature<F>;
+  if constexpr (!S::known) {
+    static_assert(dependent_false<F>,
+                  "troupe: a handler must take one message of a concrete type, as in [](my_message m) {...}. "
+                  "A generic lambda ([](auto m), [](const auto& m)) or an overloaded callable cannot be "
+                  "dispatched by type: write one handler per message type, and catch the rest with "
+                  "self.set_default_handler(...).");
+    return false;
+  } else if constexpr (S::arity != 1) {
+    static_assert(dependent_false<F>,
+                  "troupe: a handler takes exactly one parameter, the message. Several values (CAF-style "
+                  "[](int a, int b)) go in one struct: struct add { int a; int b; }; [](add m) {...}. A handler "
+                  "for a message without data takes an empty struct: struct tick {}; [](tick) {...}.");
+    return false;
+  } else if constexpr (std::is_reference_v<typename S::ret>) {
+    static_assert(dependent_false<F>,
+                  "troupe: a handler returns its reply by value (a reference would point into the actor's "
+                  "state): return a copy, or declare the lambda's return type without &.");
+    return false;
+  } else if constexpr (is_sequential_handler<F>::value && !is_task<typename S::ret>::value) {
+    static_assert(dependent_false<F>,
+                  "troupe: only a coroutine handler (one returning troupe::task<R>) can be troupe::sequential: "
+                  "an ordinary handler already runs alone.");
+    return false;
+  } else if constexpr (!std::is_void_v<typename reply_type<typename S::ret>::type>) {
+    return check_sendable<typename reply_type<typename S::ret>::type>();
+  } else {
+    return true;
+  }
+}
+
+template <class F, class... Rest>
+constexpr bool check_unique_messages() {
+  if constexpr (sizeof...(Rest) == 0) {
+    return true;
+  } else {
+    using M = handler_message_t<F>;
+    if constexpr ((std::is_same_v<M, handler_message_t<Rest>> || ...)) {
+      (void)sizeof(duplicate_handler<M>);
+      return false;
+    } else {
+      return check_unique_messages<Rest...>();
+    }
+  }
+}
+
+/// True when the handlers make a valid behavior; otherwise the first problem fails to compile
+/// with a message that says what to write instead.
+template <class... Fs>
+constexpr bool check_handlers() {
+  if constexpr (!(check_handler<Fs>() && ...))
+    return false;
+  else
+    return check_unique_messages<Fs...>();
 }
 
 template <class... Fs>
@@ -145,14 +259,27 @@ class behavior_impl_of final : public behavior_impl {
 
 }  // namespace detail
 
+/// Marks a coroutine handler as sequential: while it is suspended at a co_await, the actor
+/// holds its other ordinary messages back (in order) and serves them when it finishes, so the
+/// coroutine has the actor's state to itself across its co_awaits. Other handlers still
+/// interleave (await_mode::interleave); await_mode::sequential makes every coroutine handler
+/// sequential. Continuations, coroutine resumptions and system signals are never held back.
+///
+///   return {troupe::sequential([this](transfer t) -> troupe::task<bool> { ... }), ...};
+template <class F>
+detail::sequential_handler<std::decay_t<F>> sequential(F&& f) {
+  return {std::forward<F>(f)};
+}
+
 class behavior {
  public:
   behavior() noexcept = default;
 
   template <class... Fs>
     requires(sizeof...(Fs) > 0 && (!std::is_same_v<std::remove_cvref_t<Fs>, behavior> && ...))
-  behavior(Fs&&... fs)  // NOLINT: implicit, so that `return {handler, handler};` works
-      : impl_(std::make_unique<detail::behavior_impl_of<std::decay_t<Fs>...>>(std::forward<Fs>(fs)...)) {
+  behavior(Fs&&... fs) {  // NOLINT: implicit, so that `return {handler, handler};` works
+    if constexpr (detail::check_handlers<std::decay_t<Fs>...>())
+      impl_ = std::make_unique<detail::behavior_impl_of<std::decay_t<Fs>...>>(std::forward<Fs>(fs)...);
   }
 
   /// False for the empty behavior (no handlers).
@@ -173,7 +300,7 @@ class typed_behavior {
   template <class... Fs>
     requires(sizeof...(Fs) > 0)
   typed_behavior(Fs&&... fs) : b_(std::forward<Fs>(fs)...) {  // NOLINT
-    (check_signature<Sigs, std::decay_t<Fs>...>(), ...);
+    if constexpr (detail::check_handlers<std::decay_t<Fs>...>()) (check_signature<Sigs, std::decay_t<Fs>...>(), ...);
   }
 
   behavior unbox() && noexcept { return std::move(b_); }

@@ -4,7 +4,8 @@
 //   troupe::delayed_send(target, 2s, reminder{});
 //   t.cancel();
 //
-// Inside an actor, self.delayed_send / self.periodic_send make the actor the sender. Timers do
+// Inside an actor, pass it first to make it the sender: troupe::delayed_send(self, to, 2s, msg),
+// troupe::periodic_send(self, to, 100ms, tick{}). Timers do
 // not keep actors alive: the target and the sender are held weakly; a timer whose target died
 // stops (a one-shot one becomes a dead letter). A periodic timer fires at start + k * period
 // (no drift) and copies its message each time, so the message type must be copyable. All times
@@ -113,6 +114,7 @@ class timer_handle {
 namespace detail {
 template <class T>
 timer_handle start_send_timer(const actor& to, const actor& sender, duration first, duration period, T&& msg) {
+  if constexpr (!check_message<T>()) return {};
   if (!to) return {};
   using M = std::remove_cvref_t<T>;
   auto t = make_intrusive<send_timer<M>>(to, sender, period, M(std::forward<T>(msg)));

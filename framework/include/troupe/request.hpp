@@ -17,6 +17,7 @@
 #include <troupe/detail/envelope.hpp>
 #include <troupe/detail/system_access.hpp>
 #include <troupe/future.hpp>
+#include <troupe/sendable.hpp>
 #include <troupe/time.hpp>
 #include <troupe/typed_actor.hpp>
 
@@ -40,13 +41,12 @@ inline void deliver_to(const actor& to, envelope* e) noexcept {
 
 template <class T>
 void send_from(const actor& to, T&& msg, actor sender) {
-  static_assert(std::is_move_constructible_v<std::remove_cvref_t<T>>, "messages must be movable");
-  deliver_to(to, make_message(std::forward<T>(msg), std::move(sender)));
+  if constexpr (check_message<T>()) deliver_to(to, make_message(std::forward<T>(msg), std::move(sender)));
 }
 
 template <class R, class T>
 future<R> make_request(const actor& to, T&& msg, duration timeout, actor sender) {
-  static_assert(std::is_move_constructible_v<std::remove_cvref_t<T>>, "messages must be movable");
+  if constexpr (!check_message<T>()) return future<R>();
   auto st = make_state<R>();
   if (!to) {
     st->fail(error(errc::receiver_down, "request to an empty actor handle"));
@@ -74,6 +74,12 @@ void send(const typed_actor<Sigs...>& to, T&& msg) {
 template <class R, class T>
 [[nodiscard]] future<R> request(const actor& to, T&& msg, duration timeout = default_timeout) {
   return detail::make_request<R>(to, std::forward<T>(msg), timeout, actor());
+}
+/// Typed request with the reply type spelled out: it must be the interface's.
+template <class R, class... Sigs, class T>
+[[nodiscard]] future<R> request(const typed_actor<Sigs...>& to, T&& msg, duration timeout = default_timeout) {
+  if constexpr (!detail::check_reply_type<R, std::remove_cvref_t<T>, Sigs...>()) return future<R>();
+  else return detail::make_request<R>(to.untyped(), std::forward<T>(msg), timeout, actor());
 }
 /// Typed request: R comes from the interface.
 template <class... Sigs, class T>

@@ -158,9 +158,12 @@ class [[nodiscard]] task {
 
   /// Runs the task as the handler of the envelope being dispatched on `self`: the runtime's
   /// entry point, not for user code. `keep` (if any) is the envelope the coroutine refers
-  /// into; the task deletes it when it finishes.
-  void start_detached(actor_base& self, detail::reply_handle reply, detail::envelope* keep = nullptr) && {
+  /// into; the task deletes it when it finishes. `exclusive`: the actor holds its other
+  /// ordinary messages back until this coroutine finishes (troupe::sequential).
+  void start_detached(actor_base& self, detail::reply_handle reply, detail::envelope* keep = nullptr,
+                      bool exclusive = false) && {
     auto& p = h_.promise();
+    p.exclusive = exclusive;
     detail::task_started(self, p);  // may throw (first coroutine of the actor): the task still owns the frame
     auto h = std::exchange(h_, {});
     p.self = &self;

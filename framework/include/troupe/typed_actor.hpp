@@ -76,6 +76,17 @@ struct reply_of {
 template <class M, class... Sigs>
 using reply_of_t = typename reply_of<M, Sigs...>::type;
 
+/// For request<R>(typed_handle, msg): R must be the reply type the interface declares.
+template <class R, class M, class... Sigs>
+constexpr bool check_reply_type() {
+  using Declared = reply_of_t<M, Sigs...>;
+  static_assert(std::is_same_v<R, Declared>,
+                "troupe: the reply type asked for in request<R>(...) differs from the reply type the typed "
+                "interface declares for this message: drop the <R> (a typed request deduces it) or fix the "
+                "interface");
+  return std::is_same_v<R, Declared>;
+}
+
 template <class M, class... Sigs>
 constexpr void check_accepts() {
   (void)sizeof(reply_of<M, Sigs...>);

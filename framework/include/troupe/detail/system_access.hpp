@@ -20,6 +20,7 @@ namespace detail {
 struct envelope;
 class actor_registry;
 class blocking_pool;
+class dead_letter_log;
 
 class system_access {
  public:
@@ -41,6 +42,7 @@ class system_access {
   static actor_registry& registry(actor_system& sys) noexcept;
   static blocking_pool& blocking_jobs(actor_system& sys) noexcept;
   static void count_dead_letter(actor_system& sys) noexcept;
+  static dead_letter_log& dead_letters(actor_system& sys) noexcept;
 
   // -- local actors (defined in actor_base.cpp) -----------------------------------------------
   /// The registry's intrusive links.

@@ -39,6 +39,9 @@ struct task_promise_base {
   bool detached = false;
   // True for every frame of a chain whose root is a handler coroutine: the actor owns it.
   bool owned_by_actor = false;
+  // A handler coroutine that holds the actor's other ordinary messages back while suspended
+  // (troupe::sequential, or await_mode::sequential).
+  bool exclusive = false;
 
   task_promise_base() = default;
   task_promise_base(const task_promise_base&) = delete;
