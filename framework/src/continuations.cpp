@@ -54,8 +54,19 @@ thread_local future_state_base* continuation_trampoline::tail_ = nullptr;
 
 void run_continuation(future_state_base& st) noexcept { continuation_trampoline::run(st); }
 
-runtime_thread_scope::runtime_thread_scope() noexcept { ++tls_runtime_depth; }
-runtime_thread_scope::~runtime_thread_scope() { --tls_runtime_depth; }
+namespace {
+thread_local actor_system* tls_runtime_system = nullptr;
+}
+
+runtime_thread_scope::runtime_thread_scope(actor_system* sys) noexcept : prev_(tls_runtime_system) {
+  ++tls_runtime_depth;
+  if (sys) tls_runtime_system = sys;
+}
+runtime_thread_scope::~runtime_thread_scope() {
+  --tls_runtime_depth;
+  tls_runtime_system = prev_;
+}
+actor_system* runtime_system() noexcept { return tls_runtime_system; }
 bool on_runtime_thread() noexcept { return tls_runtime_depth > 0; }
 
 }  // namespace troupe::detail

@@ -2,7 +2,11 @@
 
 #include <troupe/actor_system.hpp>
 
+#include "actor_internals.hpp"
+#include "runtime_thread.hpp"
+
 #include <spdlog/logger.h>
+#include <spdlog/spdlog.h>
 
 #include <cxxabi.h>
 
@@ -64,6 +68,20 @@ void dead_letter_log::report(actor_system& sys, const abstract_actor* receiver, 
       sys.logger().debug("dead letter: a {} sent to {}: {}", type, to, why);
     }
   } catch (...) {  // out of memory or a failing sink: the letter is counted, the line is lost
+  }
+}
+
+void report_unobserved_failure(const error& e) noexcept {
+  try {
+    actor_system* sys = tls_current ? &tls_current->system() : runtime_system();
+    const std::string text = "a future failed with \"" + e.message() +
+                             "\" and was dropped without anyone looking at its result: consume futures (then, "
+                             "co_await, get) to handle their errors";
+    if (sys)
+      sys->logger().warn(text);
+    else
+      spdlog::warn("troupe: " + text);
+  } catch (...) {  // out of memory or a failing sink: the line is lost
   }
 }
 

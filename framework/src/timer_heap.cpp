@@ -42,9 +42,9 @@ void timer_heap::claim(actor_system& sys, timer_node& n) noexcept {
 }
 
 void timer_heap::fire(timer_node& n, bool cancelled) noexcept {
-  access::system(n).store(nullptr, std::memory_order_release);
+  actor_system* sys = access::system(n).exchange(nullptr, std::memory_order_acq_rel);
   const ref_counted* owner = access::owner(n);
-  runtime_thread_scope on_runtime;  // what the timer completes runs here: no blocking get()
+  runtime_thread_scope on_runtime(sys);  // what the timer completes runs here: no blocking get()
   n.on_timer(cancelled);
   owner->release();
 }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <vector>
 
 using namespace troupe;
 using namespace troupe::test;
@@ -95,4 +96,39 @@ TEST_CASE("the system logs through the configured spdlog logger at the configure
   }
   CHECK(out.str().find("info shown") != std::string::npos);
   CHECK(out.str().find("hidden") == std::string::npos);
+}
+
+TEST_CASE("a failed future that nobody consumed is logged at warn", "[framework][api]") {
+  std::ostringstream out;
+  auto cfg = two_workers();
+  cfg.logger = capture(out);
+  {
+    actor_system sys{cfg};
+    auto keeper = sys.spawn([](actor_base& self) -> behavior {
+      auto kept = std::make_shared<std::vector<response_promise<int>>>();
+      return {[&self, kept](hold) {
+        kept->push_back(self.make_response_promise<int>());
+        return kept->back();
+      }};
+    });
+    // Dropped inside an actor, already failed (the receiver is an empty handle).
+    auto dropper = sys.spawn([](actor_base& self) -> behavior {
+      return {[&self](ping) {
+        (void)self.request<int>(actor(), hold{});
+        return pong{};
+      }};
+    });
+    REQUIRE(request<pong>(dropper, ping{}, prompt).get());
+    // Dropped from outside before it fails: reported when the timeout fires (timer thread).
+    (void)request<int>(keeper, hold{}, 20ms);
+    // Consumed failures are not reported.
+    auto seen = request<int>(keeper, hold{}, 30ms).get();  // fires after the dropped one
+    CHECK(seen.error() == errc::timeout);
+  }
+  const std::string text = out.str();
+  CHECK(text.find("a future failed with \"receiver_down") != std::string::npos);
+  std::size_t timeouts = 0;
+  for (auto at = text.find("failed with \"timeout"); at != std::string::npos; at = text.find("failed with \"timeout", at + 1))
+    ++timeouts;
+  CHECK(timeouts == 1);
 }

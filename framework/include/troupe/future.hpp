@@ -168,7 +168,18 @@ class future {
   future() noexcept = default;
   explicit future(detail::state_ptr<T> st) noexcept : st_(std::move(st)) {}
   future(future&&) noexcept = default;
-  future& operator=(future&&) noexcept = default;
+  future& operator=(future&& o) noexcept {
+    if (this != &o) {
+      if (st_) st_->drop_consumer();
+      st_ = std::exchange(o.st_, {});
+    }
+    return *this;
+  }
+  /// Dropping a future that was not consumed (then, co_await, get) is fine; but if it fails,
+  /// nobody sees the error, so it is logged at warn level (see report_unobserved_failure).
+  ~future() {
+    if (st_) st_->drop_consumer();
+  }
   future(const future&) = delete;
   future& operator=(const future&) = delete;
 

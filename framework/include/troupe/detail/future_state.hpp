@@ -41,6 +41,10 @@ void run_continuation(future_state_base& st) noexcept;
 bool park_until_ready(future_state_base& st, const time_point* deadline) noexcept;
 void unpark_waiters(future_state_base& st) noexcept;
 std::string type_mismatch_detail(const type_meta* expected, const type_meta* got);
+/// Logs, at warn level, a failure nobody will look at: its future was dropped unconsumed
+/// (JavaScript's "unhandled promise rejection"). Through the current actor's system's logger,
+/// or the system whose timer thread this is; elsewhere through spdlog's default logger.
+void report_unobserved_failure(const error& e) noexcept;
 /// actor_system_config::request_timeout of `sys`.
 duration default_request_timeout(const actor_system& sys) noexcept;
 
@@ -80,6 +84,13 @@ class future_state_base : public reply_sink, public timer_node {
     if (delay_ && armed()) cancel_timer(*this);
   }
 
+  /// The future was dropped without consuming this state: a failure is reported (once, by
+  /// whichever of this call and the completion comes second), except errc::cancelled, which
+  /// only says that the system stopped.
+  void drop_consumer() noexcept {
+    if (flags_.fetch_or(dropped_bit, std::memory_order_acq_rel) & ready_bit) report_if_failed();
+  }
+
   /// Blocks the calling (non-actor) thread until ready or the deadline passes.
   bool wait(const time_point* deadline) noexcept {
     if (ready()) return true;
@@ -88,7 +99,12 @@ class future_state_base : public reply_sink, public timer_node {
   }
 
  protected:
-  static constexpr std::uint8_t claimed_bit = 1, ready_bit = 2, continuation_bit = 4, waiter_bit = 8;
+  static constexpr std::uint8_t claimed_bit = 1, ready_bit = 2, continuation_bit = 4, waiter_bit = 8,
+                                dropped_bit = 16;
+
+  void report_if_failed() noexcept {
+    if (error_ && error_->code() != errc::cancelled) report_unobserved_failure(*error_);
+  }
 
   bool claim() noexcept {
     return !(flags_.fetch_or(claimed_bit, std::memory_order_acquire) & claimed_bit);
@@ -98,6 +114,7 @@ class future_state_base : public reply_sink, public timer_node {
     auto prev = flags_.fetch_or(ready_bit, std::memory_order_acq_rel);
     if (prev & waiter_bit) unpark_waiters(*this);
     if (prev & continuation_bit) run_continuation(*this);
+    if (prev & dropped_bit) report_if_failed();
   }
 
   void on_timer(bool cancelled) noexcept override {
