@@ -63,3 +63,19 @@ int main() {
   (void)a;
   typed(sys);
 }
+
+// A class-based typed actor must implement its whole interface.
+class partial : public troupe::typed_actor_base<int(add), void(reset)> {
+ protected:
+  behavior_type make_typed_behavior() override {
+    return {
+        [](add m) { return m.a + m.b; },
+#if defined(CASE_typed_class_missing_handler)  // expect: no handler for a message type of the interface
+#else
+        [](reset) {},
+#endif
+    };
+  }
+};
+
+inline auto spawn_partial(troupe::actor_system& sys) { return sys.spawn<partial>(); }

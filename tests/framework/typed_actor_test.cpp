@@ -47,3 +47,36 @@ TEST_CASE("typed actors deduce reply types from their interface", "[framework][t
   std::hash<calculator> h;
   CHECK(h(calc) == std::hash<actor>()(calc.untyped()));
 }
+
+namespace {
+struct get_total {};
+/// A class-based typed actor: its state lives in members, not in shared_ptr captures.
+class accumulator : public typed_actor_base<int(add), void(reset), int(get_total)> {
+ public:
+  explicit accumulator(int start) : total_(start) {}
+
+ protected:
+  behavior_type make_typed_behavior() override {
+    return {
+        [this](add x) { return total_ += x.a + x.b; },
+        [this](reset) { total_ = 0; },
+        [this](get_total) { return total_; },
+    };
+  }
+
+ private:
+  int total_;
+};
+}  // namespace
+
+TEST_CASE("class-based actors can have typed interfaces", "[framework][typed]") {
+  actor_system sys{two_workers()};
+  auto acc = sys.spawn<accumulator>(10);
+  static_assert(std::is_same_v<decltype(acc), typed_actor<int(add), void(reset), int(get_total)>>);
+  static_assert(std::is_same_v<decltype(request(acc, add{1, 2}, prompt)), future<int>>);
+  CHECK(*request(acc, add{1, 2}, prompt).get() == 13);
+  send(acc, add{5, 5});
+  CHECK(*request(acc, get_total{}, prompt).get() == 23);
+  CHECK(request(acc, reset{}, prompt).get().has_value());
+  CHECK(*request(acc, get_total{}, prompt).get() == 0);
+}

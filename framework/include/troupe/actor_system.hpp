@@ -89,6 +89,17 @@ struct spawn_result<typed_behavior<Sigs...>> {
   using type = typed_actor<Sigs...>;
 };
 
+/// The handle spawn<T>() returns: T::interface_type for a typed_actor_base, else actor.
+template <class T>
+struct class_spawn_result {
+  using type = actor;
+};
+template <class T>
+  requires requires { typename T::interface_type; }
+struct class_spawn_result<T> {
+  using type = typename T::interface_type;
+};
+
 }  // namespace detail
 
 class actor_system {
@@ -112,16 +123,17 @@ class actor_system {
   actor_system& operator=(const actor_system&) = delete;
 
   /// Spawns a class-based actor: `T` derives from actor_base; `args` go to its constructor.
+  /// For a typed_actor_base<Sigs...>, the handle is a typed_actor<Sigs...>.
   template <class T, class... Args>
     requires std::derived_from<T, actor_base>
-  actor spawn(Args&&... args) {
+  typename detail::class_spawn_result<T>::type spawn(Args&&... args) {
     actor_id id = next_id();
     T* p;
     {
       detail::spawn_scope scope(*this, id);
       p = new T(std::forward<Args>(args)...);
     }
-    return launch(p);
+    return typename detail::class_spawn_result<T>::type(launch(p));
   }
 
   /// Spawns a function-based actor: `f(self, args...)` returns its behavior (or a

@@ -322,4 +322,32 @@ class typed_behavior {
   behavior b_;
 };
 
+/// The base of a class-based actor with a typed interface: state lives in members, and
+/// spawn<T>() returns a typed_actor<Sigs...>. Implement make_typed_behavior(); typed_behavior
+/// checks at compile time that the handlers cover the interface.
+///
+///   class counter : public troupe::typed_actor_base<int(get), void(add)> {
+///     int n_ = 0;
+///     behavior_type make_typed_behavior() override {
+///       return {[this](get) { return n_; }, [this](add a) { n_ += a.by; }};
+///     }
+///   };
+///   troupe::typed_actor<int(get), void(add)> c = sys.spawn<counter>();
+template <class... Sigs>
+class typed_actor_base : public actor_base {
+ public:
+  using interface_type = typed_actor<Sigs...>;
+  using behavior_type = typed_behavior<Sigs...>;
+
+  /// A typed handle to this actor.
+  interface_type typed_handle() noexcept { return interface_type(handle()); }
+
+ protected:
+  /// The initial behavior; runs once, inside spawn, before the handle is returned.
+  virtual behavior_type make_typed_behavior() = 0;
+
+ private:
+  behavior make_behavior() final { return make_typed_behavior().unbox(); }
+};
+
 }  // namespace troupe
