@@ -34,7 +34,7 @@ node_id make_node_id() {
 
 actor_system::actor_system(actor_system_config cfg)
     : cfg_(std::move(cfg)),
-      node_(make_node_id()),
+      node_(cfg_.node.value ? cfg_.node : make_node_id()),
       logger_(cfg_.logger ? cfg_.logger
                           : std::make_shared<spdlog::logger>(
                                 "troupe", std::make_shared<spdlog::sinks::stderr_color_sink_mt>())),

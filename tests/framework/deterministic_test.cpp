@@ -133,3 +133,14 @@ TEST_CASE("expectations check sender, type and value, and name the seed on failu
   }
 }
 
+
+TEST_CASE("a test system's node id comes from its seed", "[framework][deterministic]") {
+  testing::test_system a{7}, b{7}, c{8};
+  CHECK(a.sys.node() == b.sys.node());  // the same seed replays the same ids (and hashes)
+  CHECK(a.sys.node() != c.sys.node());
+  CHECK(a.sys.node() != node_id{});
+  actor_system_config cfg;
+  cfg.node = node_id{42};
+  actor_system fixed{cfg};
+  CHECK(fixed.node() == node_id{42});
+}

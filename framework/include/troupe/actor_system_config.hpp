@@ -1,6 +1,7 @@
 // actor_system_config: how an actor_system runs.
 #pragma once
 
+#include <troupe/abstract_actor.hpp>
 #include <troupe/log.hpp>
 #include <troupe/time.hpp>
 
@@ -15,6 +16,10 @@ class scheduler;
 class timer_service;
 
 struct actor_system_config {
+  /// The system's node id; node_id{} (the default) draws a random one, unique in the process.
+  /// Deterministic tests derive it from their seed (troupe::testing::test_system does), so that
+  /// everything hashed by node id replays the same way.
+  node_id node = {};
   /// Worker threads of the scheduler; 0 means one per hardware thread.
   std::size_t worker_count = 0;
   /// How many messages an actor may handle before the worker moves on to another ready actor

@@ -1,5 +1,7 @@
 #include <troupe/testing/deterministic_scheduler.hpp>
 
+#include <troupe/detail/random.hpp>
+
 #include <troupe/actor_base.hpp>
 
 #include "../runtime_thread.hpp"
@@ -45,7 +47,7 @@ bool deterministic_scheduler::run_once() {
     if (ready_.empty()) return false;
     std::size_t i = 0;
     if (order_ == pick_order::seeded && ready_.size() > 1)
-      i = std::uniform_int_distribution<std::size_t>(0, ready_.size() - 1)(rng_);
+      i = detail::bounded_random(rng_(), ready_.size());
     r = take(i);
   }
   run(r);

@@ -1,5 +1,7 @@
 #include <troupe/testing/test_system.hpp>
 
+#include <troupe/detail/random.hpp>
+
 #include <troupe/actor_base.hpp>
 
 #include <cstdio>
@@ -22,6 +24,7 @@ namespace {
 actor_system_config make_config(std::uint64_t seed, pick_order order, deterministic_scheduler*& s, virtual_clock*& c) {
   actor_system_config cfg;
   cfg.worker_count = 1;
+  cfg.node = node_id{detail::splitmix64(seed) | 1};  // from the seed: replays hash alike
   cfg.scheduler_factory = [seed, order, &s](actor_system&) {
     auto p = std::make_unique<deterministic_scheduler>(seed, order);
     s = p.get();

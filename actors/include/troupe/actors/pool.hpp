@@ -5,9 +5,13 @@
 //   troupe::future<result> r = troupe::request(pool, job{...}, 1s);
 //
 // The router spawns `size` routees with the factory and forwards each Msg to one of them (or
-// all, for broadcast); the routee answers the requester directly. Strategies:
+// all, for broadcast). round_robin, random and consistent_hash delegate: the routee answers the
+// requester directly, and the original sender stays the sender. broadcast and least_busy relay:
+// the router requests, then passes the answer on (it must see the answers to pick the first, or
+// to count what is outstanding). Strategies:
 //   round_robin      in turn
-//   random           uniformly, from a seeded generator (seed in the options)
+//   random           uniformly, from a seeded generator (seed in the options; the same seed picks
+//                    the same routees on every standard library)
 //   broadcast        to every routee; a request is answered by the first routee that answers
 //   consistent_hash  by `key(msg)` with jump consistent hashing: the same key goes to the same
 //                    routee, and resizing moves only the keys it must
@@ -20,6 +24,7 @@
 
 #include <troupe/actor_system.hpp>
 #include <troupe/behavior.hpp>
+#include <troupe/detail/random.hpp>
 #include <troupe/exit_reason.hpp>
 #include <troupe/typed_actor.hpp>
 #include <troupe/when.hpp>
@@ -118,12 +123,14 @@ typename pool<Msg, Reply>::behavior_type pool_impl(actor_base& self, pool_option
             if (st->opts.strategy == routing::round_robin) {
               i = st->next++ % rs.size();
             } else if (st->opts.strategy == routing::random) {
-              i = std::uniform_int_distribution<std::size_t>(0, rs.size() - 1)(st->rng);
+              i = troupe::detail::bounded_random(st->rng(), rs.size());
             } else {
               i = jump_consistent_hash(st->opts.key ? st->opts.key(m) : 0, rs.size());
             }
-            // Forwarded as a request whose reply is passed on: the routee answers.
-            return self.request<Reply>(rs[i].handle, std::move(m), infinite);
+            // Delegated: the routee answers the requester directly. The returned future is empty
+            // and ignored (the request's reply went with the message).
+            self.delegate<Reply>(rs[i].handle, std::move(m));
+            return result_type();
           }
         }
       },

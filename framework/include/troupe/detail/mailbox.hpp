@@ -67,10 +67,14 @@ class mailbox {
 
   /// The envelope pop() would return next, left in place.
   envelope* peek() noexcept {
-    if (urgent_pending_.load(std::memory_order_relaxed)) {
-      urgent_pending_.store(false, std::memory_order_relaxed);
+    // A cheap relaxed look first (the common case: no signal); on a hit, take the flag with an
+    // acquire exchange: it pairs with the producer's release store, and unlike a load followed
+    // by a store it cannot erase a flag another producer raised in between (whose signal would
+    // then wait behind the whole cache). fetch() then sees the signal: its exchange on head_
+    // reads the latest list.
+    if (urgent_pending_.load(std::memory_order_relaxed) &&
+        urgent_pending_.exchange(false, std::memory_order_acquire))
       fetch();
-    }
     if (!cache_ && !fetch()) return nullptr;
     return cache_;
   }
