@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <set>
 #include <stdexcept>
 
@@ -84,10 +85,17 @@ TEST_CASE("random, broadcast and least_busy routing answer every request", "[act
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     for (auto strategy : {routing::random, routing::broadcast, routing::least_busy}) {
-      auto p = spawn_pool<job, actor_id>(t.sys, {.size = 3, .strategy = strategy}, id_workers);
+      auto spawned = std::make_shared<std::set<actor_id>>();
+      routee_factory recording = [spawned](actor_system& s) {
+        actor a = s.spawn(id_worker);
+        spawned->insert(a.id());
+        return a;
+      };
+      auto p = spawn_pool<job, actor_id>(t.sys, {.size = 3, .strategy = strategy}, recording);
       auto ids = serve(t, p, {1, 2, 3, 4, 5, 6});
-      CHECK(ids.size() == 6);
-      for (auto id : ids) CHECK(id != 0);
+      REQUIRE(ids.size() == 6);
+      REQUIRE(spawned->size() == 3);
+      for (auto id : ids) CHECK(spawned->count(id) == 1);  // answered by one of the pool's routees
     }
   });
 }

@@ -74,7 +74,13 @@ TEST_CASE("quit closes the mailbox and bounces what is left", "[framework][lifet
   CHECK(r.error() == errc::receiver_down);
   sys.await_all_actors_done();
   CHECK(sys.dead_letters() == before + 10);
-  CHECK(static_cast<abstract_actor*>(a.get()) != nullptr);
+  // A handle held to the dead actor stays usable: a request through a copy of it fails at
+  // once, even with no timeout.
+  actor copy = a;
+  CHECK(copy == a);
+  auto again = request<void>(copy, count_msg{}, infinite).get(prompt);
+  REQUIRE_FALSE(again);
+  CHECK(again.error() == errc::receiver_down);
 }
 
 TEST_CASE("the system destructor stops actors that wait on each other", "[framework][lifetime]") {
