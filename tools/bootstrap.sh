@@ -8,6 +8,7 @@ packages=(
   cmake ninja-build g++            # toolchain (CMake >= 3.25, C++20)
   libboost1.81-dev                 # Boost.Asio for net/
   libspdlog-dev                    # logging (brings libfmt-dev)
+  libcli11-dev                     # command lines of the examples and troupe-bench
   catch2                           # unit tests (Catch2 v2, header-only)
   libcaf-dev                       # CAF 0.17, the peer measured in tools/bench
   libasan8 libubsan1 libtsan2      # runtimes for the asan and tsan presets

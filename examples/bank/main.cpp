@@ -64,13 +64,17 @@ troupe::behavior client(troupe::actor_base& self, std::vector<troupe::actor> acc
 }  // namespace
 
 int main(int argc, char** argv) {
-  example::cli cli(argc, argv,
-                   "usage: bank [--accounts A] [--clients C] [--transfers T] [--seed S]\n"
-                   "  C clients (8) make T transfers each (20000) between A accounts (100).");
-  const long n_accounts = std::max(2L, cli.number("--accounts", 100));
-  const long n_clients = std::max(1L, cli.number("--clients", 8));
-  const long transfers = std::max(1L, cli.number("--transfers", 20'000));
-  const auto seed = static_cast<std::uint64_t>(cli.number("--seed", 7));
+  example::cli cli("bank", "C clients make T transfers each between A accounts; money is conserved.");
+  long n_accounts = 100, n_clients = 8, transfers = 20'000, seed_arg = 7;
+  cli.add_option("--accounts", n_accounts, "A: accounts (at least 2)");
+  cli.add_option("--clients", n_clients, "C: clients, all at once");
+  cli.add_option("--transfers", transfers, "T: transfers per client");
+  cli.add_option("--seed", seed_arg, "S: seed of the random transfers (client c uses S + c)");
+  CLI11_PARSE(cli, argc, argv);
+  n_accounts = std::max(2L, n_accounts);
+  n_clients = std::max(1L, n_clients);
+  transfers = std::max(1L, transfers);
+  const auto seed = static_cast<std::uint64_t>(seed_arg);
   const long opening = 1000;
 
   troupe::actor_system sys;

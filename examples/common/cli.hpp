@@ -1,44 +1,29 @@
-// A tiny command-line reader shared by the examples: `--name value` options with defaults,
-// and --help. Not part of troupe.
+// What the examples share, not part of troupe: their command line (CLI11) and the invariant
+// line each one ends with.
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <string>
-#include <vector>
+#include <utility>
 
 namespace example {
 
-class cli {
+/// An example's command line: a CLI11 app whose --help (or -h) shows every option's default.
+/// Bind each option to a variable that holds its default, then parse in main:
+///
+///   example::cli cli("ring", "N actors pass a token M hops around a ring.");
+///   long hops = 5'000'000;
+///   cli.add_option("--hops", hops, "M: hops in all");
+///   CLI11_PARSE(cli, argc, argv);
+///
+/// An unknown flag or a bad value prints CLI11's message and makes main return non-zero.
+class cli : public CLI::App {
  public:
-  cli(int argc, char** argv, const char* usage) : usage_(usage) {
-    for (int i = 1; i < argc; ++i) args_.emplace_back(argv[i]);
-    for (auto& a : args_)
-      if (a == "--help" || a == "-h") {
-        std::puts(usage_);
-        std::exit(0);
-      }
+  cli(std::string name, std::string description) : CLI::App(std::move(description), std::move(name)) {
+    option_defaults()->always_capture_default();
   }
-
-  long number(const char* name, long fallback) const {
-    for (std::size_t i = 0; i + 1 < args_.size(); ++i)
-      if (args_[i] == name) {
-        char* end = nullptr;
-        long v = std::strtol(args_[i + 1].c_str(), &end, 10);
-        if (!end || *end) fail(name);
-        return v;
-      }
-    return fallback;
-  }
-
- private:
-  [[noreturn]] void fail(const char* name) const {
-    std::fprintf(stderr, "bad value for %s\n%s\n", name, usage_);
-    std::exit(2);
-  }
-  const char* usage_;
-  std::vector<std::string> args_;
 };
 
 /// Prints the invariant line every example ends with; returns the exit status.

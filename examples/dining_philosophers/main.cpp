@@ -93,11 +93,13 @@ troupe::behavior philosopher(troupe::actor_base& self, long id, troupe::actor w)
 }  // namespace
 
 int main(int argc, char** argv) {
-  example::cli cli(argc, argv,
-                   "usage: dining_philosophers [--philosophers N] [--meals M]\n"
-                   "  N philosophers (5) each eat M meals (1000), forks handed out by a waiter.");
-  const long n = std::max(2L, cli.number("--philosophers", 5));
-  const long meals = std::max(1L, cli.number("--meals", 1000));
+  example::cli cli("dining_philosophers", "N philosophers each eat M meals, forks handed out by a waiter.");
+  long n = 5, meals = 1000;
+  cli.add_option("--philosophers", n, "N: philosophers around the table (at least 2)");
+  cli.add_option("--meals", meals, "M: meals each philosopher eats");
+  CLI11_PARSE(cli, argc, argv);
+  n = std::max(2L, n);
+  meals = std::max(1L, meals);
 
   troupe::actor_system sys;
   auto w = sys.spawn(waiter, n);

@@ -39,12 +39,15 @@ long sum_of_squares(long n) { return (n - 1) * n * (2 * n - 1) / 6; }  // 0..n-1
 }  // namespace
 
 int main(int argc, char** argv) {
-  example::cli cli(argc, argv,
-                   "usage: fan_out_fan_in [--workers N] [--slow K] [--deadline-ms D]\n"
-                   "  Scatter a sum over N workers (8), K of them slow (2); gather within D ms (200).");
-  const long n = std::max(3L, cli.number("--workers", 8));
-  const long slow = std::clamp(cli.number("--slow", 2), 0L, n / 2 - (n % 2 == 0 ? 1 : 0));
-  const auto deadline = std::chrono::milliseconds(std::max(1L, cli.number("--deadline-ms", 200)));
+  example::cli cli("fan_out_fan_in", "Scatter a sum over N workers, K of them slow; gather within D ms.");
+  long n = 8, slow = 2, deadline_ms = 200;
+  cli.add_option("--workers", n, "N: workers (at least 3)");
+  cli.add_option("--slow", slow, "K: workers that answer only after 5 s (fewer than half)");
+  cli.add_option("--deadline-ms", deadline_ms, "D: deadline of each gather, in milliseconds");
+  CLI11_PARSE(cli, argc, argv);
+  n = std::max(3L, n);
+  slow = std::clamp(slow, 0L, n / 2 - (n % 2 == 0 ? 1 : 0));
+  const auto deadline = std::chrono::milliseconds(std::max(1L, deadline_ms));
   const long per = 1000;
 
   troupe::actor_system sys;

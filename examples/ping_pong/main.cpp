@@ -7,13 +7,13 @@
 //
 // Prints the rounds played, the time and the message rate, and exits 0 when the ball came
 // back exactly N times.
+#include "../common/cli.hpp"
+
 #include <troupe/troupe.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <string>
 
 using namespace std::chrono_literals;
 
@@ -55,30 +55,17 @@ troupe::behavior pinger(troupe::actor_base& self) {
   };
 }
 
-void usage() {
-  std::puts("usage: ping_pong [--rounds N] [--workers W]\n"
-            "  Two actors exchange a ball N times (default 1000000) on W workers (default 2).");
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  example::cli cli("ping_pong", "Two actors exchange a ball N times on W workers.");
   long rounds = 1'000'000;
   std::size_t workers = 2;
-  for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      usage();
-      return 0;
-    } else if (!std::strcmp(argv[i], "--rounds") && i + 1 < argc) {
-      rounds = std::atol(argv[++i]);
-    } else if (!std::strcmp(argv[i], "--workers") && i + 1 < argc) {
-      workers = static_cast<std::size_t>(std::atol(argv[++i]));
-    } else {
-      usage();
-      return 2;
-    }
-  }
-  if (rounds < 1) rounds = 1;
+  cli.add_option("--rounds", rounds, "N: round trips of the ball");
+  cli.add_option("--workers", workers, "W: worker threads of the actor system (0: one per hardware thread)")
+      ->check(CLI::Range(0, 1024));  // else CLI11 2.1 reads -1 as a huge unsigned number
+  CLI11_PARSE(cli, argc, argv);
+  rounds = std::max(1L, rounds);
 
   troupe::actor_system sys{troupe::actor_system_config{.worker_count = workers}};
   auto pong = sys.spawn(ponger);
@@ -94,7 +81,5 @@ int main(int argc, char** argv) {
   }
   std::printf("ping_pong: %ld rounds in %.3f s on %zu workers: %.0f messages/s\n", *returns, secs, workers,
               2.0 * static_cast<double>(*returns) / secs);
-  const bool ok = *returns == rounds;
-  std::printf("invariant (returns == rounds): %s\n", ok ? "ok" : "VIOLATED");
-  return ok ? 0 : 1;
+  return example::report(*returns == rounds, "returns == rounds");
 }

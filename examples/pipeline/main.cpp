@@ -103,11 +103,13 @@ troupe::behavior flooder(troupe::actor_base& self, gate_t gate) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  example::cli cli(argc, argv,
-                   "usage: pipeline [--items N] [--slow-us U]\n"
-                   "  N items (2000) through parse -> throttle -> enrich (U us each, 200) -> sink.");
-  const long items = std::max(1L, cli.number("--items", 2000));
-  const long slow_us = std::max(0L, cli.number("--slow-us", 200));
+  example::cli cli("pipeline", "N items through parse -> throttle -> enrich (U us each) -> sink.");
+  long items = 2000, slow_us = 200;
+  cli.add_option("--items", items, "N: items the source sends");
+  cli.add_option("--slow-us", slow_us, "U: microseconds the slow stage spends on each item");
+  CLI11_PARSE(cli, argc, argv);
+  items = std::max(1L, items);
+  slow_us = std::max(0L, slow_us);
 
   troupe::actor_system sys;
   auto parser = sys.spawn(parse);

@@ -45,9 +45,13 @@ troupe::behavior user(troupe::actor_base&) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  example::cli cli(argc, argv, "usage: pub_sub [--users N] [--posts P]\n  N users (5) each post P messages (20) in a chat room.");
-  const long n = std::max(3L, cli.number("--users", 5));
-  const long posts = std::max(1L, cli.number("--posts", 20));
+  example::cli cli("pub_sub", "N users each post P messages in a chat room.");
+  long n = 5, posts = 20;
+  cli.add_option("--users", n, "N: users in the room (at least 3)");
+  cli.add_option("--posts", posts, "P: posts per user and round");
+  CLI11_PARSE(cli, argc, argv);
+  n = std::max(3L, n);
+  posts = std::max(1L, posts);
 
   troupe::actor_system sys;
   auto room = troupe::actors::spawn_topic<post>(sys);

@@ -53,9 +53,13 @@ troupe::behavior node(troupe::actor_base& self, std::shared_ptr<troupe::response
 }  // namespace
 
 int main(int argc, char** argv) {
-  example::cli cli(argc, argv, "usage: ring [--actors N] [--hops M]\n  N actors (503) pass a token M hops (5000000) around a ring.");
-  const long n = std::max(2L, cli.number("--actors", 503));
-  const long hops = std::max(1L, cli.number("--hops", 5'000'000));
+  example::cli cli("ring", "N actors pass a token M hops around a ring.");
+  long n = 503, hops = 5'000'000;
+  cli.add_option("--actors", n, "N: actors in the ring (at least 2)");
+  cli.add_option("--hops", hops, "M: hops in all");
+  CLI11_PARSE(cli, argc, argv);
+  n = std::max(2L, n);
+  hops = std::max(1L, hops);
 
   troupe::actor_system sys;
   auto done = std::make_shared<troupe::response_promise<long>>();

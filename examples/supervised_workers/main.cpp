@@ -32,13 +32,17 @@ troupe::behavior worker(troupe::actor_base&) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  example::cli cli(argc, argv,
-                   "usage: supervised_workers [--workers W] [--jobs N] [--crash-per-mille P] [--seed S]\n"
-                   "  N jobs (10000) on W workers (4); a job crashes its worker with probability P/1000 (5).");
-  const long workers = std::max(1L, cli.number("--workers", 4));
-  const long jobs = std::max(1L, cli.number("--jobs", 10'000));
-  const long per_mille = std::clamp(cli.number("--crash-per-mille", 5), 0L, 1000L);
-  std::mt19937_64 rng(static_cast<std::uint64_t>(cli.number("--seed", 42)));
+  example::cli cli("supervised_workers", "N jobs on W workers; a job crashes its worker with probability P/1000.");
+  long workers = 4, jobs = 10'000, per_mille = 5, seed = 42;
+  cli.add_option("--workers", workers, "W: workers in the pool");
+  cli.add_option("--jobs", jobs, "N: jobs sent to the pool");
+  cli.add_option("--crash-per-mille", per_mille, "P: chance in 1000 that a job crashes its worker");
+  cli.add_option("--seed", seed, "S: seed that picks the crashing jobs");
+  CLI11_PARSE(cli, argc, argv);
+  workers = std::max(1L, workers);
+  jobs = std::max(1L, jobs);
+  per_mille = std::clamp(per_mille, 0L, 1000L);
+  std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
 
   troupe::actor_system sys;
   auto pool = troupe::actors::spawn_pool<job, long>(

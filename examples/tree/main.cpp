@@ -38,9 +38,12 @@ troupe::behavior node(troupe::actor_base& self) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  example::cli cli(argc, argv, "usage: tree [--leaves N]\n  Spawns a tree of actors 10 wide down to N leaves (1000000, a power of 10) and sums them.");
+  example::cli cli("tree", "Spawns a tree of actors 10 wide down to N leaves and sums them.");
+  long want = 1'000'000;
+  cli.add_option("--leaves", want, "N: leaves (rounded up to a power of 10)");
+  CLI11_PARSE(cli, argc, argv);
   long leaves = 1;
-  for (long want = std::max(1L, cli.number("--leaves", 1'000'000)); leaves < want;) leaves *= 10;
+  while (leaves < want) leaves *= 10;
 
   troupe::actor_system sys;
   auto t0 = std::chrono::steady_clock::now();

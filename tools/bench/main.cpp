@@ -12,6 +12,8 @@
 //   build/release/tools/bench/troupe-bench --json bench.json
 #include "bench.hpp"
 
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,8 +21,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <fstream>
 #include <optional>
 #include <sstream>
@@ -61,6 +61,8 @@ double process_cpu_seconds() {
 }
 
 namespace {
+
+namespace json = boost::json;
 
 using fn = double (*)(const sizes&);
 
@@ -165,14 +167,36 @@ std::string format(double v) {
   return buf;
 }
 
+/// Writes `doc` to `path`, each element of an array on a line of its own (one workload or one
+/// point per line, so that docs/bench.json and docs/scaling.json diff well). Boost.JSON
+/// serializes every key and value; this only adds the line breaks. Reports a failure.
+bool write_json(const std::string& path, const json::object& doc) {
+  std::ofstream out(path);
+  out << '{';
+  const char* comma = "";
+  for (const auto& member : doc) {
+    out << comma << json::serialize(member.key()) << ':';
+    comma = ",";
+    if (const json::array* rows = member.value().if_array()) {
+      out << '[';
+      for (std::size_t i = 0; i < rows->size(); ++i) out << (i ? "," : "") << "\n  " << (*rows)[i];
+      out << "\n]";
+    } else {
+      out << member.value();
+    }
+  }
+  out << "}\n";
+  out.close();
+  if (!out) std::fprintf(stderr, "troupe-bench: cannot write %s\n", path.c_str());
+  return static_cast<bool>(out);
+}
+
 /// Throughput (pairs exchanging 2,000,000 messages in all) and resident memory as the number of
 /// actors grows; both frameworks, one run each per size. Writes JSON for docs/scaling.gp.
 int run_scaling(const std::string& path) {
   const long sizes_n[] = {2, 10, 100, 1'000, 10'000, 100'000, 1'000'000};
-  std::ofstream out(path);
-  out << "{\"machine\": \"" << machine_description() << "\", \"points\": [";
+  json::array points;
   std::printf("%10s %14s %14s %16s %16s\n", "actors", "troupe msgs/s", "caf msgs/s", "troupe B/actor", "caf B/actor");
-  bool first = true;
   for (long n : sizes_n) {
     sizes s;
     s.big_pairs = static_cast<int>(n / 2);
@@ -186,21 +210,13 @@ int run_scaling(const std::string& path) {
     std::printf("%10ld %14s %14s %16s %16s\n", n, format(*tt).c_str(), format(*ct).c_str(), format(*tm).c_str(),
                 format(*cm).c_str());
     std::fflush(stdout);
-    out << (first ? "" : ",") << "\n  {\"actors\": " << n << ", \"troupe_msgs_per_s\": " << *tt
-        << ", \"caf_msgs_per_s\": " << *ct << ", \"troupe_bytes_per_actor\": " << *tm
-        << ", \"caf_bytes_per_actor\": " << *cm << "}";
-    first = false;
+    points.push_back(json::object{{"actors", n},
+                                  {"troupe_msgs_per_s", *tt},
+                                  {"caf_msgs_per_s", *ct},
+                                  {"troupe_bytes_per_actor", *tm},
+                                  {"caf_bytes_per_actor", *cm}});
   }
-  out << "\n]}\n";
-  return 0;
-}
-
-void usage() {
-  std::puts(
-      "usage: troupe-bench [--workload NAME]... [--reps N] [--quick] [--json FILE] [--list]\n"
-      "  Runs each workload on troupe and on CAF 0.17 (2 workers each), alternating, N times\n"
-      "  (default 3), and prints medians and troupe's advantage. --quick uses small sizes (CI).\n"
-      "  --only troupe|caf runs one side in this process, for profiling.");
+  return write_json(path, {{"machine", machine_description()}, {"points", std::move(points)}}) ? 0 : 1;
 }
 
 }  // namespace
@@ -208,42 +224,36 @@ void usage() {
 
 int main(int argc, char** argv) {
   using namespace bench;
+  std::vector<std::string> names;
+  for (auto& w : all_workloads()) names.emplace_back(w.name);
+
+  CLI::App cli("Runs each workload on troupe and on CAF 0.17 (2 workers each), alternating, N times, and\n"
+               "prints medians and troupe's advantage.",
+               "troupe-bench");
   std::vector<std::string> selected;
   int reps = 3;
-  bool quick = false;
-  std::string json_path;
-  std::string only;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--workload" && i + 1 < argc) {
-      selected.push_back(argv[++i]);
-    } else if (a == "--reps" && i + 1 < argc) {
-      reps = std::max(1, std::atoi(argv[++i]));
-    } else if (a == "--quick") {
-      quick = true;
-    } else if (a == "--json" && i + 1 < argc) {
-      json_path = argv[++i];
-    } else if (a == "--only" && i + 1 < argc) {
-      only = argv[++i];
-    } else if (a == "--scaling" && i + 1 < argc) {
-      return run_scaling(argv[++i]);
-    } else if (a == "--list") {
-      for (auto& w : all_workloads()) std::printf("%s (%s)\n", w.name, w.unit);
-      return 0;
-    } else if (a == "--help" || a == "-h") {
-      usage();
-      return 0;
-    } else {
-      usage();
-      return 2;
-    }
+  bool quick = false, list = false;
+  std::string json_path, only, scaling_path;
+  cli.add_option("--workload", selected, "Run only this workload; repeat for more (default: all)")
+      ->type_name("NAME")
+      ->allow_extra_args(false)  // one name per --workload: `--workload a b` is an error
+      ->check(CLI::IsMember(names));
+  cli.add_option("--reps", reps, "N: runs of each workload on each side")->capture_default_str();
+  cli.add_flag("--quick", quick, "Small sizes (CI smoke run)");
+  cli.add_option("--json", json_path, "Also write the results as JSON to FILE")->type_name("FILE");
+  cli.add_option("--only", only, "Run one side in this process (no fork, no table), for profiling")
+      ->check(CLI::IsMember({"troupe", "caf"}));
+  cli.add_option("--scaling", scaling_path, "Throughput and memory from 2 to 1,000,000 actors, as JSON to FILE")
+      ->type_name("FILE");
+  cli.add_flag("--list", list, "List the workloads and their units");
+  CLI11_PARSE(cli, argc, argv);
+  reps = std::max(1, reps);
+  if (list) {
+    for (auto& w : all_workloads()) std::printf("%s (%s)\n", w.name, w.unit);
+    return 0;
   }
-  for (auto& name : selected) {
-    if (std::none_of(all_workloads().begin(), all_workloads().end(), [&](auto& w) { return name == w.name; })) {
-      std::fprintf(stderr, "unknown workload %s (see --list)\n", name.c_str());
-      return 2;
-    }
-  }
+  if (!scaling_path.empty()) return run_scaling(scaling_path);
+
   const sizes s = quick ? sizes::quick() : sizes{};
   if (!only.empty()) {  // profiling mode: no fork, no table
     for (auto& w : all_workloads()) {
@@ -261,10 +271,7 @@ int main(int argc, char** argv) {
               "troupe min..max", "caf min..max");
 
   bool failed = false;
-  std::ostringstream json;
-  json << "{\"machine\": \"" << machine << "\", \"quick\": " << (quick ? "true" : "false") << ", \"reps\": " << reps
-       << ", \"workloads\": [";
-  bool first = true;
+  json::array rows;
   for (auto& w : all_workloads()) {
     if (!selected.empty() && std::find(selected.begin(), selected.end(), w.name) == selected.end()) continue;
     std::vector<double> tr, cf;
@@ -290,20 +297,20 @@ int main(int argc, char** argv) {
                 format(c.median).c_str(), adv, (format(t.min) + ".." + format(t.max)).c_str(),
                 (format(c.min) + ".." + format(c.max)).c_str());
     std::fflush(stdout);
-    json << (first ? "" : ",") << "\n  {\"name\": \"" << w.name << "\", \"unit\": \"" << w.unit
-         << "\", \"higher_is_better\": " << (w.higher_is_better ? "true" : "false") << ", \"troupe\": " << t.median
-         << ", \"caf\": " << c.median << ", \"advantage\": " << adv << ", \"troupe_min\": " << t.min
-         << ", \"troupe_max\": " << t.max << ", \"caf_min\": " << c.min << ", \"caf_max\": " << c.max << "}";
-    first = false;
+    rows.push_back(json::object{{"name", w.name},
+                                {"unit", w.unit},
+                                {"higher_is_better", w.higher_is_better},
+                                {"troupe", t.median},
+                                {"caf", c.median},
+                                {"advantage", adv},
+                                {"troupe_min", t.min},
+                                {"troupe_max", t.max},
+                                {"caf_min", c.min},
+                                {"caf_max", c.max}});
   }
-  json << "\n]}\n";
-  if (!json_path.empty()) {
-    std::ofstream out(json_path);
-    out << json.str();
-  }
-  if (failed) {
-    std::fprintf(stderr, "troupe-bench: some runs failed\n");
-    return 1;
-  }
-  return 0;
+  const bool written =
+      json_path.empty() ||
+      write_json(json_path, {{"machine", machine}, {"quick", quick}, {"reps", reps}, {"workloads", std::move(rows)}});
+  if (failed) std::fprintf(stderr, "troupe-bench: some runs failed\n");
+  return failed || !written ? 1 : 0;
 }
