@@ -70,6 +70,7 @@ void actor_base::dispatch(detail::envelope* e) noexcept {
   switch (e->kind) {
     case envelope_kind::message:
       if (holding_back()) {
+        if (e->reply && closes_wait_cycle(*e)) break;  // failed with errc::deadlock
         try {
           hold_back(e);  // in order, until the sequential coroutines finish
           return;
@@ -95,10 +96,14 @@ void actor_base::dispatch(detail::envelope* e) noexcept {
         fail_with(std::current_exception());
       }
       break;
-    case envelope_kind::resume:
-      static_cast<detail::resume_envelope*>(e)->run();  // coroutines capture their own exceptions
+    case envelope_kind::resume: {
+      auto* r = static_cast<detail::resume_envelope*>(e);
+      detail::task_promise_base* prev = r->task ? detail::set_running_task(*this, r->task) : nullptr;
+      r->run();  // coroutines capture their own exceptions
+      if (r->task) detail::set_running_task(*this, prev);
       clear_retired();
       break;
+    }
     case envelope_kind::unreferenced:
       if (strong_count() == 0) quit();
       break;
@@ -134,6 +139,32 @@ void actor_base::dispatch_message(detail::envelope& e) {
 
 void actor_base::set_default_handler(detail::unique_function<void(const unmatched_message&)> fn) {
   extras().default_handler = std::move(fn);
+}
+
+/// A request arriving while a sequential coroutine holds ordinary messages back: if its wait
+/// chain passes through one of this actor's suspended sequential coroutines, that coroutine
+/// (transitively) waits for this very request, which it would hold back forever. Fails it with
+/// errc::deadlock, naming the actors in the cycle.
+bool actor_base::closes_wait_cycle(detail::envelope& e) {
+  detail::reply_sink* s = e.reply.sink();
+  if (!s || !s->chain) return false;
+  std::vector<const detail::call_link*> path;  // newest first: the requester, ..., this actor
+  for (const detail::call_link* l = s->chain.get(); l; l = l->parent.get()) {
+    path.push_back(l);
+    if (l->id != id() || l->node != node() || l->task == 0) continue;
+    bool waiting = false;
+    for (auto* p = extras_->live_tasks; p && !waiting; p = p->live_next)
+      waiting = p->serial == l->task && (p->exclusive || await_mode_ == await_mode::sequential);
+    if (!waiting) continue;
+    std::string cycle;
+    for (auto it = path.rbegin(); it != path.rend(); ++it) cycle += "actor#" + std::to_string((*it)->id) + " -> ";
+    cycle += "actor#" + std::to_string(id());
+    e.reply.fail(error(errc::deadlock, "wait cycle " + cycle + ": a sequential coroutine of actor#" +
+                                           std::to_string(id()) +
+                                           " waits on this request and holds it back until it finishes"));
+    return true;
+  }
+  return false;
 }
 
 }  // namespace troupe

@@ -107,6 +107,10 @@ struct lifecycle_extras {
   // Running handler coroutines marked troupe::sequential (or all of them in
   // await_mode::sequential): while one is suspended, ordinary messages are held back.
   std::uint32_t exclusive_tasks = 0;
+  // The handler coroutine running now (its requests link to the request it serves), and the
+  // number the next one gets.
+  task_promise_base* running_task = nullptr;
+  std::uint64_t next_task_serial = 1;
   // Behaviors replaced while a handler (or a coroutine started by one) may still run in them;
   // destroyed once no handler and no handler coroutine is running.
   std::vector<std::unique_ptr<behavior_impl>> retired;

@@ -56,8 +56,8 @@ void post_to_self(actor target, envelope* e) noexcept {
 
 void post_continuation(actor target, continuation_envelope* e) noexcept { post_to_self(std::move(target), e); }
 
-void post_resume(actor target, std::coroutine_handle<> h, std::coroutine_handle<> root) {
-  post_to_self(std::move(target), new resume_envelope(h, root));
+void post_resume(actor target, std::coroutine_handle<> h, std::coroutine_handle<> root, task_promise_base* task) {
+  post_to_self(std::move(target), new resume_envelope(h, root, task));
 }
 
 envelope* adopt_current_envelope(actor_base& self) noexcept {
@@ -121,6 +121,7 @@ void dead_letter_to_nobody(envelope* e) noexcept {
 
 void task_started(actor_base& self, task_promise_base& p) {
   auto& x = self.extras();
+  p.serial = x.next_task_serial++;
   if (p.exclusive) ++x.exclusive_tasks;
   auto& head = x.live_tasks;
   p.live_prev = nullptr;
@@ -144,6 +145,26 @@ actor_base*& system_access::prev(actor_base& a) noexcept { return a.reg_prev_; }
 actor_base*& system_access::next(actor_base& a) noexcept { return a.reg_next_; }
 void system_access::initialize(actor_base& a) { a.initialize(); }
 void system_access::refuse_start(actor_base& a) noexcept { a.refuse_start(); }
+
+task_promise_base* set_running_task(actor_base& self, task_promise_base* p) noexcept {
+  if (!self.extras_) return nullptr;  // (task_started created them for any real task)
+  return std::exchange(self.extras_->running_task, p);
+}
+
+void link_request(actor_base& self, reply_sink& s) {
+  intrusive_ptr<call_link> served;
+  std::uint64_t task = 0;
+  bool waits_exclusively = false;
+  if (task_promise_base* p = self.extras_ ? self.extras_->running_task : nullptr) {
+    task = p->serial;
+    waits_exclusively = p->exclusive || self.await_mode_ == await_mode::sequential;
+    if (reply_sink* r = p->reply.sink()) served = r->chain;
+  } else if (self.current_ && self.current_->reply) {
+    served = self.current_->reply.sink()->chain;
+  }
+  if (!served && !waits_exclusively) return;  // nothing here can close a cycle: no cost
+  s.chain = make_intrusive<call_link>(self.id(), self.node(), task, std::move(served));
+}
 
 void task_frame_ref(actor_base& self) noexcept { system_access::weak_ref(self); }
 void task_frame_unref(actor_base& self) noexcept { system_access::weak_release(self); }

@@ -16,6 +16,7 @@ std::string_view to_string(errc code) noexcept {
     case errc::cancelled: return "cancelled";
     case errc::user: return "user";
     case errc::invalid_future: return "invalid_future";
+    case errc::deadlock: return "deadlock";
   }
   return "unknown";
 }

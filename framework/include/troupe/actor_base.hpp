@@ -123,7 +123,7 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   /// Attach continuations with then() or co_await it: they run on this actor.
   template <class R, class T>
   [[nodiscard]] future<R> request(const actor& to, T&& msg, duration timeout = default_timeout) {
-    return detail::make_request<R>(to, std::forward<T>(msg), timeout, handle());
+    return detail::make_request<R>(to, std::forward<T>(msg), timeout, handle(), this);
   }
   /// Typed request with the reply type spelled out: it must be the interface's.
   template <class R, class... Sigs, class T>
@@ -275,6 +275,8 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   friend bool detail::handler_stashed(const actor_base&) noexcept;
   friend class detail::no_stash_scope;
   friend void detail::hold_reply(actor_base&, const detail::reply_handle&);
+  friend detail::task_promise_base* detail::set_running_task(actor_base&, detail::task_promise_base*) noexcept;
+  friend void detail::link_request(actor_base&, detail::reply_sink&);
 
   enum class run_state : std::uint8_t { running, quitting, dead };
 
@@ -291,6 +293,7 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   void handle_signal(detail::envelope& e);
   void on_idle_check();
   void hold_back(detail::envelope* e);
+  bool closes_wait_cycle(detail::envelope& e);
   bool holding_back() const noexcept;
   bool front_ready() const noexcept;
   void send_signal(const actor& to, detail::envelope_kind kind);

@@ -42,6 +42,10 @@ enum class errc : std::uint8_t {
   /// The future was empty (default-constructed) or already consumed by get(), then(),
   /// co_await, forward_to or a when_* combinator.
   invalid_future = 12,
+  /// The request would close a cycle of actors waiting on each other (a sequential coroutine
+  /// holds its messages back while it waits, and this request is part of what it waits for);
+  /// the detail names the actors in the cycle.
+  deadlock = 13,
 };
 
 /// A short, stable name for a code ("timeout", "receiver_down", ...).

@@ -50,7 +50,16 @@ actor handle_of(actor_base* self) noexcept;
 /// is not taken for unreferenced (and quit) between a reply's arrival and its continuation.
 void post_continuation(actor target, continuation_envelope* e) noexcept;
 /// Resumes `h` on `target` (held as above); destroys the frame if the actor is gone.
-void post_resume(actor target, std::coroutine_handle<> h, std::coroutine_handle<> root);
+void post_resume(actor target, std::coroutine_handle<> h, std::coroutine_handle<> root, task_promise_base* task);
+
+/// The root promise of the handler coroutine that `h` belongs to, if it is a task's.
+template <class P>
+task_promise_base* root_promise_of(std::coroutine_handle<P> h) noexcept {
+  if constexpr (std::is_base_of_v<task_promise_base, P>)
+    return h.promise().root_promise;
+  else
+    return nullptr;
+}
 /// Runs an inline continuation with no current actor set (so that futures it touches do not
 /// route to the actor that happens to be completing it); logs and swallows exceptions.
 void run_detached(unique_function<void()>& fn) noexcept;
@@ -145,8 +154,9 @@ struct future_awaiter {
   template <class P>
   void await_suspend(std::coroutine_handle<P> h) {
     if (actor_base* self = current_actor()) {
-      st->attach([target = handle_of(self), h = std::coroutine_handle<>(h), root = frame_to_destroy(h)]() mutable {
-        post_resume(std::move(target), h, root);
+      st->attach([target = handle_of(self), h = std::coroutine_handle<>(h), root = frame_to_destroy(h),
+                  task = root_promise_of(h)]() mutable {
+        post_resume(std::move(target), h, root, task);
       });
     } else {
       st->attach([h] { h.resume(); });

@@ -26,10 +26,15 @@
 
 namespace troupe {
 
+class actor_base;
+
 namespace detail {
 
-/// Counts and logs a message sent to an empty handle (defined in actor_system.cpp).
+/// Counts and logs a message sent to an empty handle.
 void dead_letter_to_nobody(envelope* e) noexcept;
+/// Links a request `self` makes to the request it is serving (its wait chain, for deadlock
+/// detection), when that can matter. Before the request is sent.
+void link_request(actor_base& self, reply_sink& s);
 
 /// Hands `e` to `to` (or bounces it when `to` is empty).
 inline void deliver_to(const actor& to, envelope* e) noexcept {
@@ -45,13 +50,14 @@ void send_from(const actor& to, T&& msg, actor sender) {
 }
 
 template <class R, class T>
-future<R> make_request(const actor& to, T&& msg, duration timeout, actor sender) {
+future<R> make_request(const actor& to, T&& msg, duration timeout, actor sender, actor_base* requester = nullptr) {
   if constexpr (!check_message<T>()) return future<R>();
   auto st = make_state<R>();
   if (!to) {
     st->fail(error(errc::receiver_down, "request to an empty actor handle"));
     return future<R>(std::move(st));
   }
+  if (requester) link_request(*requester, *st);
   st->arm_timeout(to->system(), timeout);
   system_access::enqueue(*to.get(), make_message(std::forward<T>(msg), std::move(sender), reply_handle(st)));
   return future<R>(std::move(st));

@@ -120,6 +120,7 @@ struct task_awaiter {
     if constexpr (std::is_base_of_v<task_promise_base, P>) {
       h.promise().root = parent.promise().root ? parent.promise().root : std::coroutine_handle<>(parent);
       h.promise().owned_by_actor = parent.promise().owned_by_actor;
+      h.promise().root_promise = parent.promise().root_promise;
     }
     return h;
   }
@@ -172,8 +173,11 @@ class [[nodiscard]] task {
     p.detached = true;
     p.owned_by_actor = true;
     p.root = h;
+    p.root_promise = &p;
     detail::task_frame_ref(self);
+    auto* prev = detail::set_running_task(self, &p);
     h.resume();
+    detail::set_running_task(self, prev);
   }
 
  private:

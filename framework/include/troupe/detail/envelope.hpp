@@ -19,6 +19,21 @@
 
 namespace troupe::detail {
 
+/// One step of a request's wait chain: actor `id` (on `node`) made this request while working
+/// for `parent` (the request it was handling, if that had a chain), from its handler coroutine
+/// number `task` (0: not from a coroutine). Immutable once built; shared by every request down
+/// the tree. Built only where waiting can deadlock (see actor_base's sequential coroutines).
+struct call_link : ref_counted {
+  call_link(actor_id i, node_id n, std::uint64_t t, intrusive_ptr<call_link> p) noexcept
+      : id(i), node(n), task(t), parent(std::move(p)) {}
+  actor_id id;
+  node_id node;
+  std::uint64_t task;
+  intrusive_ptr<call_link> parent;
+};
+
+struct task_promise_base;
+
 /// Where a request's reply goes. A future's shared state is one; the net layer adds one that
 /// sends the reply back over the wire. deliver() and fail() may be called from any thread; only
 /// the first completion of a sink counts, later ones are ignored.
@@ -29,6 +44,10 @@ class reply_sink : public ref_counted {
   virtual void fail(error e) noexcept = 0;
   /// True once the sink has taken a completion (later ones are ignored). Any thread.
   virtual bool completed() const noexcept = 0;
+
+  /// Who waits on this request, transitively (set by the requester before the request is sent,
+  /// read by the receiver): what deadlock detection follows.
+  intrusive_ptr<call_link> chain;
 };
 
 /// The right to answer one request, held by the request's envelope and then by whoever answers
@@ -144,8 +163,8 @@ struct continuation_envelope final : envelope {
 /// actor_base), so then `abandon` is empty; a coroutine of another type is destroyed here
 /// (`abandon`) rather than leaked.
 struct resume_envelope final : envelope {
-  resume_envelope(std::coroutine_handle<> h, std::coroutine_handle<> root) noexcept
-      : envelope(envelope_kind::resume), handle(h), abandon(root) {}
+  resume_envelope(std::coroutine_handle<> h, std::coroutine_handle<> root, task_promise_base* t) noexcept
+      : envelope(envelope_kind::resume), handle(h), abandon(root), task(t) {}
   ~resume_envelope() override {
     if (abandon) abandon.destroy();
   }
@@ -156,6 +175,7 @@ struct resume_envelope final : envelope {
   }
   std::coroutine_handle<> handle;
   std::coroutine_handle<> abandon;
+  task_promise_base* task;  // the handler coroutine (root) this resumption continues, if any
 };
 
 }  // namespace troupe::detail

@@ -5,6 +5,7 @@
 #include <troupe/detail/envelope.hpp>
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 
 namespace troupe {
@@ -21,6 +22,9 @@ struct task_promise_base;
 void task_started(actor_base& self, task_promise_base& p);
 void task_finished(actor_base& self, task_promise_base& p, std::exception_ptr ex) noexcept;
 void task_frame_ref(actor_base& self) noexcept;
+/// Marks `p` (a handler coroutine's root promise, or null) as the one running on `self` now, so
+/// that requests it makes are linked to the request it serves; returns the previous one.
+task_promise_base* set_running_task(actor_base& self, task_promise_base* p) noexcept;
 void task_frame_unref(actor_base& self) noexcept;
 
 struct task_promise_base {
@@ -42,6 +46,9 @@ struct task_promise_base {
   // A handler coroutine that holds the actor's other ordinary messages back while suspended
   // (troupe::sequential, or await_mode::sequential).
   bool exclusive = false;
+  // The root frame's promise (this one for a root), and the root's number on its actor.
+  task_promise_base* root_promise = nullptr;
+  std::uint64_t serial = 0;
 
   task_promise_base() = default;
   task_promise_base(const task_promise_base&) = delete;
