@@ -1,6 +1,8 @@
-// Links the installed troupe::framework and troupe::actors, runs a request through a name
-// looked up in the registry: exit 0 if the reply is right.
+// Links the installed troupe::framework, troupe::actors and troupe::testing, runs a request
+// through a name looked up in the registry, and the same request in a deterministic test
+// system: exit 0 if both replies are right.
 #include <troupe/actors/registry.hpp>
+#include <troupe/testing/test_system.hpp>
 #include <troupe/troupe.hpp>
 
 #include <chrono>
@@ -21,5 +23,12 @@ int main() {
   troupe::actor found = troupe::request(names, troupe::actors::lookup_name{"adder"}, 10s).get().value();
   auto r = troupe::request<int>(found, add{2, 3}, 10s).get();
   std::printf("consumer: 2 + 3 = %d\n", r ? *r : -1);
-  return r && *r == 5 ? 0 : 1;
+  troupe::testing::test_system t{1};
+  auto test_adder = t.sys.spawn([](troupe::actor_base&) -> troupe::behavior {
+    return {[](add x) { return x.a + x.b; }};
+  });
+  auto f = troupe::request<int>(test_adder, add{4, 5}, 10s);
+  auto d = t.await(f);
+  std::printf("consumer: 4 + 5 = %d (deterministic)\n", d ? *d : -1);
+  return r && *r == 5 && d && *d == 9 ? 0 : 1;
 }
