@@ -1,7 +1,10 @@
 // behavior: the set of handlers an actor runs, dispatched by message type.
 //
 // A behavior is built from callables that take exactly one parameter, the message (by value,
-// const&, & or &&); its decayed type selects the handler. Any movable type can be a message.
+// const&, & or &&); its decayed type selects the handler. Any movable, sendable type can be a
+// message (sendable.hpp). A handler with another shape (two parameters, a generic lambda, a
+// second handler for the same type, a reply returned by reference) fails to compile with one
+// error that says what to write instead.
 // What a handler returns is the reply when the message was a request:
 //   R                    the reply (a plain send ignores it)
 //   void                 an acknowledgement (troupe::unit)
@@ -10,9 +13,12 @@
 //   future<R>            the reply is that future's result, whenever it completes
 //   response_promise<R>  answered later through the promise (actor_base::make_response_promise)
 //   delegated<R>         answered by another actor (actor_base::delegate)
-// A message no handler takes is a dead letter (counted, logged at debug level); a request no
-// handler takes fails with errc::unhandled_message. Handlers are tried in order; the first
-// whose type matches runs. become() replaces the behavior for the next message.
+// A message no handler takes goes to the actor's default handler if it set one
+// (actor_base::set_default_handler), else it is a dead letter (counted; the first of each kind
+// logged at warn level, later ones at debug); a request no handler takes fails with
+// errc::unhandled_message. Exactly one handler takes each type; become() replaces the behavior
+// for the next message. troupe::sequential(h) makes a coroutine handler hold the actor's other
+// messages back while it is suspended.
 #pragma once
 
 #include <troupe/actor_base.hpp>

@@ -8,8 +8,9 @@
 // the sender. A request to an empty handle or a dead actor fails at once with
 // errc::receiver_down; one that is not answered in time fails with errc::timeout (pass
 // troupe::infinite for none); one whose reply has another type than R fails with
-// errc::type_mismatch. Messages are moved (or copied) into one heap envelope; any movable type
-// is a message.
+// errc::type_mismatch; one made without a timeout waits actor_system_config::request_timeout.
+// Messages are moved (or copied) into one heap envelope; any movable, sendable type is a message
+// (sendable.hpp: nothing that points into the sender's memory), checked at compile time.
 #pragma once
 
 #include <troupe/abstract_actor.hpp>
@@ -30,7 +31,10 @@ class actor_base;
 
 namespace detail {
 
-/// Counts and logs a message sent to an empty handle.
+/// A message sent to an empty handle: a dead letter of the sender's system (or the current
+/// actor's), logged like any dead letter. A send from outside any actor has no system to count
+/// in: it is dropped and logged at debug level through spdlog's default logger. A request's
+/// reply handle fails with receiver_down as the envelope goes.
 void dead_letter_to_nobody(envelope* e) noexcept;
 /// Links a request `self` makes to the request it is serving (its wait chain, for deadlock
 /// detection), when that can matter. Before the request is sent.
