@@ -101,3 +101,13 @@ inline void sends(troupe::actor a) {
 }
 
 int main() {}
+
+// A request's future must be used: dropping it hides its error.
+#pragma GCC diagnostic error "-Wunused-result"
+inline void drops(troupe::actor a) {
+  auto kept = troupe::request<int>(a, order{});
+  (void)kept;
+#if defined(CASE_dropped_request_future)  // expect: ignoring return value
+  troupe::request<int>(a, order{});
+#endif
+}
