@@ -13,9 +13,9 @@ bool actor_registry::add(actor_base& a) noexcept {
   auto& sh = shard_of(a);
   {
     std::lock_guard lock(sh.m);
-    access::prev(a) = nullptr;
-    access::next(a) = sh.head;
-    if (sh.head) access::prev(*sh.head) = &a;
+    a.reg_prev_ = nullptr;
+    a.reg_next_ = sh.head;
+    if (sh.head) sh.head->reg_prev_ = &a;
     sh.head = &a;
     size_.fetch_add(1, std::memory_order_acq_rel);
   }
@@ -29,12 +29,12 @@ void actor_registry::remove(actor_base& a) noexcept {
   bool last;
   {
     std::lock_guard lock(sh.m);
-    if (access::prev(a))
-      access::next(*access::prev(a)) = access::next(a);
+    if (a.reg_prev_)
+      a.reg_prev_->reg_next_ = a.reg_next_;
     else
-      sh.head = access::next(a);
-    if (access::next(a)) access::prev(*access::next(a)) = access::prev(a);
-    access::prev(a) = access::next(a) = nullptr;
+      sh.head = a.reg_next_;
+    if (a.reg_next_) a.reg_next_->reg_prev_ = a.reg_prev_;
+    a.reg_prev_ = a.reg_next_ = nullptr;
     last = size_.fetch_sub(1, std::memory_order_acq_rel) == 1;
   }
   if (last) {
@@ -50,7 +50,7 @@ void actor_registry::shutdown_all(scheduler& sched) noexcept {
   targets.reserve(size());
   for (auto& sh : shards_) {
     std::lock_guard lock(sh.m);
-    for (actor_base* a = sh.head; a; a = access::next(*a)) {
+    for (actor_base* a = sh.head; a; a = a->reg_next_) {
       access::weak_ref(*a);  // keep it addressable after the lock is released
       targets.push_back(a);
     }

@@ -141,8 +141,6 @@ void task_finished(actor_base& self, task_promise_base& p, std::exception_ptr ex
   if (ex) self.fail_with(std::move(ex));
 }
 
-actor_base*& system_access::prev(actor_base& a) noexcept { return a.reg_prev_; }
-actor_base*& system_access::next(actor_base& a) noexcept { return a.reg_next_; }
 void system_access::initialize(actor_base& a) { a.initialize(); }
 void system_access::refuse_start(actor_base& a) noexcept { a.refuse_start(); }
 

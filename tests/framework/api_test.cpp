@@ -18,6 +18,15 @@ namespace {
 struct hold {};
 struct make_child {};
 
+/// Keeps every request it gets in a response promise and never answers.
+behavior keeper_of_promises(actor_base& self) {
+  auto kept = std::make_shared<std::vector<response_promise<int>>>();
+  return {[&self, kept](hold) {
+    kept->push_back(self.make_response_promise<int>());
+    return kept->back();
+  }};
+}
+
 /// A logger writing to `out` (the test reads what troupe logged).
 std::shared_ptr<spdlog::logger> capture(std::ostringstream& out) {
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
@@ -31,14 +40,7 @@ TEST_CASE("a request made without a timeout uses the configured one", "[framewor
   auto cfg = two_workers();
   cfg.request_timeout = 20ms;
   actor_system sys{cfg};
-  // Keeps the promise and never answers.
-  auto keeper = sys.spawn([](actor_base& self) -> behavior {
-    auto kept = std::make_shared<response_promise<int>>();
-    return {[&self, kept](hold) {
-      *kept = self.make_response_promise<int>();
-      return *kept;
-    }};
-  });
+  auto keeper = sys.spawn(keeper_of_promises);
   auto r = request<int>(keeper, hold{}).get();
   REQUIRE_FALSE(r);
   CHECK(r.error() == errc::timeout);
@@ -48,13 +50,7 @@ TEST_CASE("an actor's request without a timeout uses the configured one", "[fram
   auto cfg = two_workers();
   cfg.request_timeout = 20ms;
   actor_system sys{cfg};
-  auto keeper = sys.spawn([](actor_base& self) -> behavior {
-    auto kept = std::make_shared<response_promise<int>>();
-    return {[&self, kept](hold) {
-      *kept = self.make_response_promise<int>();
-      return *kept;
-    }};
-  });
+  auto keeper = sys.spawn(keeper_of_promises);
   auto asker = sys.spawn([keeper](actor_base& self) -> behavior {
     return {[&self, keeper](ping) -> task<int> {
       auto r = co_await self.request<int>(keeper, hold{});
@@ -104,13 +100,7 @@ TEST_CASE("a failed future that nobody consumed is logged at warn", "[framework]
   cfg.logger = capture(out);
   {
     actor_system sys{cfg};
-    auto keeper = sys.spawn([](actor_base& self) -> behavior {
-      auto kept = std::make_shared<std::vector<response_promise<int>>>();
-      return {[&self, kept](hold) {
-        kept->push_back(self.make_response_promise<int>());
-        return kept->back();
-      }};
-    });
+    auto keeper = sys.spawn(keeper_of_promises);
     // Dropped inside an actor, already failed (the receiver is an empty handle).
     auto dropper = sys.spawn([](actor_base& self) -> behavior {
       return {[&self](ping) {

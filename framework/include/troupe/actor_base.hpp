@@ -66,6 +66,7 @@ class behavior_impl : public uses_small_alloc {
 };
 class system_access;
 class testing_access;
+class actor_registry;
 /// `S&`, spelled so that it depends on T (name lookup into S waits for instantiation).
 template <class S, class T>
 struct dependent {
@@ -269,6 +270,7 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
 
   friend class detail::system_access;
   friend class detail::testing_access;
+  friend class detail::actor_registry;  // owns reg_prev_ / reg_next_
   friend void detail::task_started(actor_base&, detail::task_promise_base&);
   friend void detail::task_finished(actor_base&, detail::task_promise_base&, std::exception_ptr) noexcept;
   friend detail::envelope* detail::adopt_current_envelope(actor_base&) noexcept;

@@ -44,10 +44,7 @@ class system_access {
   static void count_dead_letter(actor_system& sys) noexcept;
   static dead_letter_log& dead_letters(actor_system& sys) noexcept;
 
-  // -- local actors (defined in actor_base.cpp) -----------------------------------------------
-  /// The registry's intrusive links.
-  static actor_base*& prev(actor_base& a) noexcept;
-  static actor_base*& next(actor_base& a) noexcept;
+  // -- local actors (defined in actor_runtime.cpp) --------------------------------------------
   /// Runs make_behavior on the calling thread. Throws what make_behavior throws, after
   /// terminating the actor.
   static void initialize(actor_base& a);
