@@ -4,7 +4,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-foreach(component IN ITEMS framework actors testing)
+foreach(component IN ITEMS framework actors testing net)
   install(TARGETS troupe_${component} EXPORT troupe_${component}_targets
           ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
           LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}

@@ -12,6 +12,7 @@ packages=(
   catch2                           # unit tests (Catch2 v2, header-only)
   libcaf-dev                       # CAF 0.17, the peer measured in tools/bench
   libasan8 libubsan1 libtsan2      # runtimes for the asan and tsan presets
+  clang libclang-rt-14-dev         # the fuzz preset: clang 14 with libFuzzer
 )
 
 missing=()
