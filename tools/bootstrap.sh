@@ -10,6 +10,7 @@ packages=(
   libspdlog-dev                    # logging (brings libfmt-dev)
   libcli11-dev                     # command lines of the examples and troupe-bench
   catch2                           # unit tests (Catch2 v2, header-only)
+  libssl-dev                       # HMAC-SHA256 for troupe::net's handshake
   libcaf-dev                       # CAF 0.17, the peer measured in tools/bench
   libasan8 libubsan1 libtsan2      # runtimes for the asan and tsan presets
   clang libclang-rt-14-dev         # the fuzz preset: clang 14 with libFuzzer

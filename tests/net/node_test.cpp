@@ -1,0 +1,271 @@
+// Nodes, connections and the handshake (node.hpp, docs/protocol.md), over TCP on 127.0.0.1.
+// A raw client written from the protocol document plays the misbehaving peers.
+#include <support/test_actors.hpp>
+
+#include <troupe/net/node.hpp>
+
+#include <boost/asio.hpp>
+#include <catch2/catch.hpp>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <array>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+using namespace troupe;
+using namespace troupe::test;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+net::node_config config(std::string secret = "s3cret") {
+  net::node_config cfg;
+  cfg.secret = std::move(secret);
+  return cfg;
+}
+
+std::shared_ptr<spdlog::logger> capture(std::ostringstream& out) {
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  sink->set_pattern("%l|%v");
+  return std::make_shared<spdlog::logger>("test", sink);
+}
+
+void put_u32(std::vector<std::uint8_t>& b, std::uint32_t v) {
+  for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+void put_u64(std::vector<std::uint8_t>& b, std::uint64_t v) {
+  for (int i = 0; i < 8; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+}
+
+/// A peer speaking the wire by hand (blocking sockets), as docs/protocol.md describes it.
+class raw_peer {
+ public:
+  explicit raw_peer(std::uint16_t port) : socket_(io_) {
+    socket_.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+  }
+
+  void send_frame(std::uint8_t type, const std::vector<std::uint8_t>& body) {
+    std::vector<std::uint8_t> f;
+    put_u32(f, static_cast<std::uint32_t>(body.size() + 1));
+    f.push_back(type);
+    f.insert(f.end(), body.begin(), body.end());
+    asio::write(socket_, asio::buffer(f));
+  }
+  void send_raw(const std::vector<std::uint8_t>& bytes) { asio::write(socket_, asio::buffer(bytes)); }
+
+  /// Reads one frame; false on end of stream.
+  bool read_frame(std::uint8_t& type, std::vector<std::uint8_t>& body) {
+    std::array<std::uint8_t, 4> len{};
+    boost::system::error_code ec;
+    asio::read(socket_, asio::buffer(len), ec);
+    if (ec) return false;
+    const std::uint32_t n = len[0] | len[1] << 8 | len[2] << 16 | static_cast<std::uint32_t>(len[3]) << 24;
+    std::vector<std::uint8_t> rest(n);
+    asio::read(socket_, asio::buffer(rest), ec);
+    if (ec || n == 0) return false;
+    type = rest[0];
+    body.assign(rest.begin() + 1, rest.end());
+    return true;
+  }
+  /// True if the node closes the connection (reads until end of stream, frames ignored).
+  bool closed_by_node() {
+    std::uint8_t t;
+    std::vector<std::uint8_t> b;
+    while (read_frame(t, b)) {
+    }
+    return true;
+  }
+
+  std::vector<std::uint8_t> hello(std::uint16_t version, std::uint64_t node, const std::array<std::uint8_t, 32>& nonce) {
+    std::vector<std::uint8_t> b{static_cast<std::uint8_t>(version), static_cast<std::uint8_t>(version >> 8)};
+    put_u64(b, node);
+    b.insert(b.end(), nonce.begin(), nonce.end());
+    return b;
+  }
+
+  static std::vector<std::uint8_t> proof(const std::string& secret, const std::vector<std::uint8_t>& their_nonce,
+                                         const std::array<std::uint8_t, 32>& my_nonce, std::uint64_t from, std::uint64_t to) {
+    std::vector<std::uint8_t> data;
+    const std::string label = "troupe handshake v1";
+    data.insert(data.end(), label.begin(), label.end());
+    data.insert(data.end(), their_nonce.begin(), their_nonce.end());
+    data.insert(data.end(), my_nonce.begin(), my_nonce.end());
+    put_u64(data, from);
+    put_u64(data, to);
+    std::vector<std::uint8_t> out(32);
+    unsigned int len = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), data.data(), data.size(), out.data(), &len);
+    return out;
+  }
+
+ private:
+  asio::io_context io_;
+  tcp::socket socket_;
+};
+
+constexpr std::uint8_t hello_frame = 0x01, proof_frame = 0x02, welcome_frame = 0x03, refuse_frame = 0x04;
+
+std::string text(const std::vector<std::uint8_t>& b, std::size_t from = 4) {
+  return b.size() < from ? std::string() : std::string(b.begin() + static_cast<std::ptrdiff_t>(from), b.end());
+}
+
+}  // namespace
+
+TEST_CASE("two nodes connect and learn each other's id", "[net][node]") {
+  actor_system a_sys{two_workers()}, b_sys{two_workers()};
+  net::node a{a_sys, config()}, b{b_sys, config()};
+  const auto port = b.listen("127.0.0.1", 0);
+  auto peer = a.connect("127.0.0.1", port).get(prompt);
+  REQUIRE(peer);
+  CHECK(*peer == b.id());
+  auto conns = a.connections();
+  REQUIRE(conns.size() == 1);
+  CHECK(conns[0].peer == b.id());
+  CHECK(conns[0].outgoing);
+  CHECK(conns[0].ready);
+}
+
+TEST_CASE("a wrong secret is refused with a logged reason", "[net][node]") {
+  std::ostringstream log;
+  auto logger = capture(log);
+  auto cfg = two_workers();
+  cfg.logger = logger;
+  actor_system a_sys{two_workers()}, b_sys{cfg};
+  net::node a{a_sys, config("wrong")}, b{b_sys, config("right")};
+  const auto port = b.listen("127.0.0.1", 0);
+  // Node to node: each side checks the other's proof; whichever refuses first, the connecting
+  // side learns why.
+  auto r = a.connect("127.0.0.1", port).get(prompt);
+  REQUIRE_FALSE(r);
+  CHECK(r.error() == errc::disconnected);
+  INFO(r.error().message());
+  CHECK(r.error().detail().find("authentication failed") != std::string_view::npos);
+  // A hand-written peer with a wrong proof: the node logs why before it answers refuse.
+  raw_peer p(port);
+  p.send_frame(hello_frame, p.hello(1, 0x99, {}));
+  std::uint8_t type = 0;
+  std::vector<std::uint8_t> body;
+  REQUIRE(p.read_frame(type, body));
+  REQUIRE(p.read_frame(type, body));
+  p.send_frame(proof_frame, std::vector<std::uint8_t>(32, 0xab));
+  REQUIRE(p.read_frame(type, body));
+  CHECK(type == refuse_frame);
+  logger->flush();  // (takes the sink's lock: the node's line is visible)
+  CHECK(log.str().find("warning|troupe::net: refused a connection from 127.0.0.1") != std::string::npos);
+  CHECK(log.str().find("authentication failed") != std::string::npos);
+}
+
+TEST_CASE("a hand-written client completes the handshake, and a replayed proof is refused", "[net][node]") {
+  actor_system sys{two_workers()};
+  net::node n{sys, config()};
+  const auto port = n.listen("127.0.0.1", 0);
+  const std::uint64_t me = 0x1234;
+  const std::array<std::uint8_t, 32> my_nonce{1, 2, 3};
+  std::vector<std::uint8_t> old_nonce;
+  {
+    raw_peer p(port);
+    p.send_frame(hello_frame, p.hello(1, me, my_nonce));
+    std::uint8_t type = 0;
+    std::vector<std::uint8_t> body;
+    REQUIRE(p.read_frame(type, body));
+    REQUIRE(type == hello_frame);
+    REQUIRE(body.size() == 2 + 8 + 32);
+    CHECK((body[0] | body[1] << 8) == 1);  // protocol version
+    std::uint64_t node = 0;
+    for (int i = 0; i < 8; ++i) node |= static_cast<std::uint64_t>(body[2 + i]) << (8 * i);
+    CHECK(node == n.id().value);
+    old_nonce.assign(body.begin() + 10, body.end());
+    REQUIRE(p.read_frame(type, body));
+    REQUIRE(type == proof_frame);  // the node proves itself over our nonce
+    std::array<std::uint8_t, 32> node_nonce{};
+    std::copy(old_nonce.begin(), old_nonce.end(), node_nonce.begin());
+    CHECK(body == raw_peer::proof("s3cret", std::vector<std::uint8_t>(my_nonce.begin(), my_nonce.end()), node_nonce,
+                                  n.id().value, me));
+    p.send_frame(proof_frame, raw_peer::proof("s3cret", old_nonce, my_nonce, me, n.id().value));
+    REQUIRE(p.read_frame(type, body));
+    CHECK(type == welcome_frame);
+  }
+  // A second connection replays the first one's proof: the node's nonce is new, so it fails.
+  raw_peer p(port);
+  p.send_frame(hello_frame, p.hello(1, me, my_nonce));
+  std::uint8_t type = 0;
+  std::vector<std::uint8_t> body;
+  REQUIRE(p.read_frame(type, body));
+  REQUIRE(p.read_frame(type, body));
+  p.send_frame(proof_frame, raw_peer::proof("s3cret", old_nonce, my_nonce, me, n.id().value));
+  REQUIRE(p.read_frame(type, body));
+  CHECK(type == refuse_frame);
+  CHECK(text(body).find("authentication failed") != std::string::npos);
+  CHECK(p.closed_by_node());
+}
+
+TEST_CASE("another protocol version is refused with the reason", "[net][node]") {
+  actor_system sys{two_workers()};
+  net::node n{sys, config()};
+  raw_peer p(n.listen("127.0.0.1", 0));
+  p.send_frame(hello_frame, p.hello(99, 7, {}));
+  std::uint8_t type = 0;
+  std::vector<std::uint8_t> body;
+  REQUIRE(p.read_frame(type, body));  // the node's own hello comes first
+  CHECK(type == hello_frame);
+  REQUIRE(p.read_frame(type, body));
+  CHECK(type == refuse_frame);
+  CHECK(text(body).find("protocol version 99") != std::string::npos);
+  CHECK(p.closed_by_node());
+}
+
+TEST_CASE("garbage, oversized frames and silent peers are dropped while others are served", "[net][node]") {
+  actor_system sys{two_workers()};
+  auto cfg = config();
+  cfg.handshake_timeout = std::chrono::milliseconds(200);
+  cfg.max_frame = 1024;
+  net::node n{sys, cfg};
+  const auto port = n.listen("127.0.0.1", 0);
+  raw_peer garbage(port), oversized(port), silent(port), truncated(port);
+  garbage.send_raw({0x05, 0, 0, 0, 0x7f, 1, 2, 3, 4});                // an unknown frame type
+  oversized.send_raw({0xff, 0xff, 0xff, 0x00});                      // a 16 MiB frame announced
+  truncated.send_raw({0x20, 0, 0, 0, hello_frame, 1, 0});            // a hello cut short, then nothing
+  CHECK(garbage.closed_by_node());
+  CHECK(oversized.closed_by_node());
+  CHECK(silent.closed_by_node());     // after the handshake timeout
+  CHECK(truncated.closed_by_node());  // likewise
+  // Meanwhile, and afterwards, a real node connects fine.
+  actor_system other_sys{two_workers()};
+  net::node other{other_sys, config()};
+  auto peer = other.connect("127.0.0.1", port).get(prompt);
+  REQUIRE(peer);
+  CHECK(*peer == n.id());
+}
+
+TEST_CASE("two nodes connecting to each other at once keep one connection", "[net][node]") {
+  actor_system a_sys{two_workers()}, b_sys{two_workers()};
+  net::node a{a_sys, config()}, b{b_sys, config()};
+  const auto a_port = a.listen("127.0.0.1", 0);
+  const auto b_port = b.listen("127.0.0.1", 0);
+  for (int round = 0; round < 5; ++round) {
+    auto ab = a.connect("127.0.0.1", b_port);
+    auto ba = b.connect("127.0.0.1", a_port);
+    auto r1 = ab.get(prompt);
+    auto r2 = ba.get(prompt);
+    REQUIRE(r1);
+    REQUIRE(r2);
+    CHECK(*r1 == b.id());
+    CHECK(*r2 == a.id());
+    for (auto* n : {&a, &b}) {
+      int ready = 0;
+      for (auto& c : n->connections()) ready += c.ready ? 1 : 0;
+      CHECK(ready <= 1);  // never two working connections between the same pair
+    }
+  }
+}
+
+TEST_CASE("a node without a secret refuses to start", "[net][node]") {
+  actor_system sys{two_workers()};
+  CHECK_THROWS_AS(net::node(sys, net::node_config{}), std::invalid_argument);
+}
