@@ -18,8 +18,19 @@
 // malformed or oversized frames close the connection they came on with a logged reason; the
 // node keeps serving every other connection.
 //
-// Status (issue 10): connections and the handshake are built; publishing, lookup and remote
-// actors (send, request, monitor, link) come next.
+// Remote actors. publish(actor, name) makes a local actor reachable; lookup(peer, name) gives a
+// handle to it that other code uses like a local one: send and request (then, get, co_await,
+// when_all) work unchanged, messages from one sender keep their order, and a request to a
+// remote actor that is not there fails at once with errc::receiver_down. Message and reply
+// types cross the wire only if registered in node_config::types on both sides; an unregistered
+// type fails at the sender (a request with errc::unhandled_message, a send is a dead letter).
+// When a connection is lost, requests waiting on it fail with errc::disconnected; sends to a
+// node this node is not connected to are dead letters.
+//
+// Destroy the node before its actor_system.
+//
+// Status (issue 10): monitoring and linking remote actors, heartbeats and reconnection come
+// next.
 #pragma once
 
 #include <troupe/actor_system.hpp>
@@ -79,11 +90,21 @@ class node {
   /// detail) or errc::timeout. Connecting to a node already connected gives its id at once.
   [[nodiscard]] future<node_id> connect(const std::string& host, std::uint16_t port);
 
+  /// Makes `a` (a local actor) reachable by other nodes under `name` (replacing what was
+  /// published under it).
+  void publish(const actor& a, std::string name);
+  void unpublish(const std::string& name);
+  /// The actor published as `name` on the connected node `peer`: a handle that works like a
+  /// local one (send, request). Fails with errc::receiver_down if nothing is published under
+  /// that name there, errc::disconnected if `peer` is not connected.
+  [[nodiscard]] future<actor> lookup(node_id peer, std::string name);
+
   /// The connections now (blocks briefly for the network thread's answer).
   std::vector<connection_info> connections() const;
 
+  struct impl;  // (public only so that the implementation's own helpers can name it)
+
  private:
-  struct impl;
   std::shared_ptr<impl> impl_;
 };
 

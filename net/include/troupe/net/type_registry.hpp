@@ -34,6 +34,8 @@ struct message_type {
   const type_meta* type = nullptr;
   /// Writes `value` (an object of `type`).
   void (*write)(writer& w, const void* value) = nullptr;
+  /// Writes the value a message envelope of `type` holds.
+  void (*write_message)(writer& w, const troupe::detail::envelope& e) = nullptr;
   /// Reads a value into a new message envelope; null (and `r` failed) on bad input.
   troupe::detail::envelope* (*read_message)(reader& r) = nullptr;
   /// Reads a value and delivers it to `sink` as a request's reply; false on bad input.
@@ -62,6 +64,9 @@ class type_registry {
     m.name = std::string(name);
     m.type = type_id<T>();
     m.write = [](writer& w, const void* value) { net::write(w, *static_cast<const T*>(value)); };
+    m.write_message = [](writer& w, const troupe::detail::envelope& e) {
+      net::write(w, static_cast<const troupe::detail::message_envelope<T>&>(e).value);
+    };
     m.read_message = [](reader& r) -> troupe::detail::envelope* {
       auto e = std::make_unique<troupe::detail::message_envelope<T>>();
       net::read(r, e->value);

@@ -1,0 +1,189 @@
+// Remote actors (node.hpp): publish, lookup, send and request across two nodes over TCP on
+// 127.0.0.1, in one process (two actor systems).
+#include <support/test_actors.hpp>
+
+#include <troupe/net/node.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <future>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace troupe;
+using namespace troupe::test;
+
+namespace {
+
+struct add {
+  std::int32_t a;
+  std::int32_t b;
+};
+struct record {
+  std::int32_t n;
+};
+struct get_records {};
+struct hold {};
+struct unregistered {
+  int x;
+};
+struct call_me_back {
+  actor back;  // a handle that crosses the wire
+  std::string text;
+};
+struct echoed {
+  std::string text;
+};
+
+std::shared_ptr<net::type_registry> types() {
+  auto t = std::make_shared<net::type_registry>();
+  t->add<add>("test.add");
+  t->add<record>("test.record");
+  t->add<get_records>("test.get_records");
+  t->add<hold>("test.hold");
+  t->add<call_me_back>("test.call_me_back");
+  t->add<echoed>("test.echoed");
+  t->add<std::vector<std::int32_t>>("test.ints");
+  return t;
+}
+
+net::node_config config() {
+  net::node_config cfg;
+  cfg.secret = "s3cret";
+  cfg.types = types();
+  return cfg;
+}
+
+behavior server(actor_base& self) {
+  auto records = std::make_shared<std::vector<std::int32_t>>();
+  auto held = std::make_shared<std::vector<response_promise<std::int32_t>>>();
+  return {
+      [](add m) { return m.a + m.b; },
+      [records](record r) { records->push_back(r.n); },
+      [records](get_records) { return *records; },
+      [&self, held](hold) {
+        held->push_back(self.make_response_promise<std::int32_t>());
+        return held->back();
+      },
+      [&self](call_me_back m) { self.send(m.back, echoed{m.text + "!"}); },
+  };
+}
+
+/// Two systems, two nodes, connected; `server` published on b as "server".
+struct pair_of_nodes {
+  actor_system a_sys{two_workers()};
+  actor_system b_sys{two_workers()};
+  std::unique_ptr<net::node> a = std::make_unique<net::node>(a_sys, config());
+  std::unique_ptr<net::node> b = std::make_unique<net::node>(b_sys, config());
+  actor served = b_sys.spawn(server);
+  actor remote;
+
+  pair_of_nodes() {
+    b->publish(served, "server");
+    const auto port = b->listen("127.0.0.1", 0);
+    auto peer = a->connect("127.0.0.1", port).get(prompt);
+    REQUIRE(peer);
+    auto r = a->lookup(*peer, "server").get(prompt);
+    REQUIRE(r);
+    remote = *r;
+  }
+  ~pair_of_nodes() {
+    a.reset();  // nodes before their systems
+    b.reset();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a looked-up remote actor answers requests like a local one", "[net][remote]") {
+  pair_of_nodes p;
+  CHECK(p.remote.node() == p.b->id());
+  CHECK(p.remote.id() == p.served.id());
+  auto r = request<std::int32_t>(p.remote, add{2, 3}, prompt).get();
+  REQUIRE(r);
+  CHECK(*r == 5);
+  // From inside an actor, with co_await and when_all.
+  auto client = p.a_sys.spawn([](actor_base& self, actor server_handle) -> behavior {
+    return {[&self, server_handle](get_records) -> task<std::int32_t> {
+      auto both = co_await when_all(self.request<std::int32_t>(server_handle, add{1, 1}, prompt),
+                                    self.request<std::int32_t>(server_handle, add{2, 2}, prompt));
+      if (!both) co_return -1;
+      co_return std::get<0>(*both) + std::get<1>(*both);
+    }};
+  }, p.remote);
+  auto total = request<std::int32_t>(client, get_records{}, prompt).get();
+  REQUIRE(total);
+  CHECK(*total == 6);
+}
+
+TEST_CASE("messages from one sender to a remote actor keep their order", "[net][remote]") {
+  pair_of_nodes p;
+  auto sender = p.a_sys.spawn([](actor_base& self, actor to) -> behavior {
+    return {[&self, to](std::int32_t n) {
+      for (std::int32_t i = 0; i < n; ++i) self.send(to, record{i});
+    }};
+  }, p.remote);
+  send(sender, std::int32_t{2000});
+  // The request goes after the sends from another sender: wait until all 2,000 are in.
+  std::vector<std::int32_t> got;
+  for (int attempt = 0; attempt < 1000 && got.size() < 2000; ++attempt) {
+    auto r = request<std::vector<std::int32_t>>(p.remote, get_records{}, prompt).get();
+    REQUIRE(r);
+    got = *r;
+  }
+  REQUIRE(got.size() == 2000);
+  for (std::int32_t i = 0; i < 2000; ++i) CHECK(got[static_cast<std::size_t>(i)] == i);
+}
+
+TEST_CASE("handles cross the wire and can be replied to", "[net][remote]") {
+  pair_of_nodes p;
+  auto done = std::make_shared<std::promise<std::string>>();
+  auto got = done->get_future();
+  auto listener = p.a_sys.spawn([done](actor_base&) -> behavior {
+    return {[done](echoed e) { done->set_value(e.text); }};
+  });
+  send(p.remote, call_me_back{listener, "hi"});
+  REQUIRE(got.wait_for(prompt) == std::future_status::ready);
+  CHECK(got.get() == "hi!");
+}
+
+TEST_CASE("remote failures are reported at once, never as timeouts", "[net][remote]") {
+  pair_of_nodes p;
+  SECTION("an unregistered message type fails at the sender") {
+    auto r = request<std::int32_t>(p.remote, unregistered{1}, prompt).get();
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::unhandled_message);
+    CHECK(r.error().detail().find("not registered") != std::string_view::npos);
+  }
+  SECTION("nothing published under a name") {
+    auto r = p.a->lookup(p.b->id(), "nobody").get(prompt);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::receiver_down);
+  }
+  SECTION("a remote actor that is dead") {
+    send_exit(p.served, exit_reason::kill());
+    p.served.reset();
+    // Requests, even without a timeout, fail with receiver_down once the actor is gone.
+    result<std::int32_t> r = errc::timeout;
+    for (int attempt = 0; attempt < 1000; ++attempt) {
+      r = request<std::int32_t>(p.remote, add{1, 1}, infinite).get(prompt);
+      if (!r) break;
+    }
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::receiver_down);
+  }
+  SECTION("the connection is lost while a request waits") {
+    auto waiting = request<std::int32_t>(p.remote, hold{}, infinite);
+    // Make sure the request arrived (a later request on the same path is answered after it).
+    REQUIRE(request<std::int32_t>(p.remote, add{0, 0}, prompt).get());
+    p.b.reset();  // node b stops: its connections close
+    auto r = waiting.get(prompt);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::disconnected);
+    // Later requests fail at once too.
+    auto later = request<std::int32_t>(p.remote, add{1, 1}, infinite).get(prompt);
+    REQUIRE_FALSE(later);
+    CHECK(later.error() == errc::disconnected);
+  }
+}
