@@ -158,7 +158,8 @@ TEST_CASE("malformed input fails the reader and never reads past the end", "[net
   CHECK(why(bytes({1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0}), std::type_identity<actor>{}).find("outside a node") !=
         std::string::npos);
   // An error code this version does not know.
-  reader r(bytes({99, 0, 0, 0, 0}));
+  const auto unknown_code = bytes({99, 0, 0, 0, 0});
+  reader r(unknown_code);
   error e(errc::user);
   read(r, e);
   CHECK_FALSE(r.ok());

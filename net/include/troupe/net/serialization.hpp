@@ -123,6 +123,8 @@ class reader {
  public:
   explicit reader(std::span<const std::byte> in, handle_resolver* handles = nullptr) noexcept
       : p_(in.data()), end_(in.data() + in.size()), handles_(handles) {}
+  /// A reader only refers to its input: it cannot take a temporary buffer.
+  explicit reader(std::vector<std::byte>&&, handle_resolver* = nullptr) = delete;
 
   bool ok() const noexcept { return why_ == nullptr; }
   /// Why reading failed (a static string), or null.
