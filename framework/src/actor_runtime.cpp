@@ -142,6 +142,7 @@ void task_finished(actor_base& self, task_promise_base& p, std::exception_ptr ex
 }
 
 void system_access::initialize(actor_base& a) { a.initialize(); }
+resumable* system_access::as_resumable(actor_base& a) noexcept { return &a; }
 void system_access::refuse_start(actor_base& a) noexcept { a.refuse_start(); }
 
 task_promise_base* set_running_task(actor_base& self, task_promise_base* p) noexcept {

@@ -44,7 +44,7 @@ std::vector<actor_id> serve(testing::test_system& t, id_pool& p, std::vector<int
 
 TEST_CASE("round robin serves the routees in turn", "[actors][pool]") {
   // Every seed: the behaviour must not depend on the order actors happen to run in.
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     auto p = spawn_pool<job, actor_id>(t.sys, {.size = 3, .strategy = routing::round_robin}, id_workers);
@@ -55,11 +55,12 @@ TEST_CASE("round robin serves the routees in turn", "[actors][pool]") {
     CHECK(ids[1] == ids[4]);
     CHECK(ids[2] == ids[5]);
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }
 
 TEST_CASE("consistent hashing sends a key to the same routee, and resizing moves few keys", "[actors][pool]") {
   // Every seed: the behaviour must not depend on the order actors happen to run in.
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     auto key = [](const job& j) { return static_cast<std::uint64_t>(j.key); };
@@ -77,11 +78,12 @@ TEST_CASE("consistent hashing sends a key to the same routee, and resizing moves
     CHECK(moved > 0);
     CHECK(moved < 80);  // about 1/5 of the keys move, not most of them
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }
 
 TEST_CASE("random, broadcast and least_busy routing answer every request", "[actors][pool]") {
   // Every seed: the behaviour must not depend on the order actors happen to run in.
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     for (auto strategy : {routing::random, routing::broadcast, routing::least_busy}) {
@@ -98,11 +100,12 @@ TEST_CASE("random, broadcast and least_busy routing answer every request", "[act
       for (auto id : ids) CHECK(spawned->count(id) == 1);  // answered by one of the pool's routees
     }
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }
 
 TEST_CASE("a routee dying mid-request fails that request and is replaced", "[actors][pool]") {
   // Every seed: the behaviour must not depend on the order actors happen to run in.
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     auto p = spawn_pool<job, actor_id>(t.sys, {.size = 2, .strategy = routing::round_robin}, id_workers);
@@ -121,11 +124,12 @@ TEST_CASE("a routee dying mid-request fails that request and is replaced", "[act
     CHECK(now.size() == 2);
     CHECK(now.count(before[0]) == 0);  // the dead routee (served the first job of the round) is gone
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }
 
 TEST_CASE("a pool client learns at once that the routee holding its request died", "[actors][pool][lifetime]") {
   // Every seed: the behaviour must not depend on the order actors happen to run in.
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     std::vector<actor> routees;
@@ -151,10 +155,11 @@ TEST_CASE("a pool client learns at once that the routee holding its request died
     REQUIRE_FALSE(r);
     CHECK(r.error() == errc::receiver_down);
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }
 
 TEST_CASE("round robin delegates: the routee answers the requester, who stays the sender", "[actors][pool]") {
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     struct who {};
@@ -176,4 +181,5 @@ TEST_CASE("round robin delegates: the routee answers the requester, who stays th
     REQUIRE(seen);
     CHECK(*seen == client.id());  // not the router's id: the request was delegated
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }

@@ -31,7 +31,7 @@ behavior server(actor_base& self, bool silent) {
 
 TEST_CASE("scatter_gather: all, first k and quorum, with a deadline", "[actors][scatter]") {
   // Every seed: the behaviour must not depend on the order actors happen to run in.
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     std::vector<actor> servers;
@@ -64,11 +64,12 @@ TEST_CASE("scatter_gather: all, first k and quorum, with a deadline", "[actors][
     CHECK(rp->failures[0].first == servers[3]);
     CHECK(rp->failures[0].second == errc::timeout);
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }
 
 TEST_CASE("throttle bounds in-flight work and refuses beyond its queue", "[actors][throttle]") {
   // Every seed: the behaviour must not depend on the order actors happen to run in.
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     auto slow = t.sys.spawn(server, true);  // answers nothing until we let it
@@ -86,11 +87,12 @@ TEST_CASE("throttle bounds in-flight work and refuses beyond its queue", "[actor
       if (f.ready() && f.get().error() == errc::mailbox_full) ++refused;
     CHECK(refused == 3);
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }
 
 TEST_CASE("throttle passes everything through when the producer awaits", "[actors][throttle]") {
   // Every seed: the behaviour must not depend on the order actors happen to run in.
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     auto fast = t.sys.spawn(server, false);
@@ -100,4 +102,5 @@ TEST_CASE("throttle passes everything through when the producer awaits", "[actor
       CHECK(t.await(f)->value == i + 1);
     }
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }

@@ -43,7 +43,7 @@ void crash(testing::test_system& t, const actor& a) {
 
 TEST_CASE("one_for_one restarts only the failed child", "[actors][supervisor]") {
   // Every seed: the behaviour must not depend on the order actors happen to run in.
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     auto sup = spawn_supervisor(t.sys, {.strategy = restart_strategy::one_for_one},
@@ -57,11 +57,12 @@ TEST_CASE("one_for_one restarts only the failed child", "[actors][supervisor]") 
     auto f = request<pong>(a2, ping{1}, prompt);
     CHECK(t.await(f)->value == 2);
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }
 
 TEST_CASE("one_for_all and rest_for_one restart the right children", "[actors][supervisor]") {
   // Every seed: the behaviour must not depend on the order actors happen to run in.
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     auto all = spawn_supervisor(t.sys, {.strategy = restart_strategy::one_for_all},
@@ -81,11 +82,12 @@ TEST_CASE("one_for_all and rest_for_one restart the right children", "[actors][s
     CHECK(child(t, rest, "b") != b);
     CHECK(child(t, rest, "c") != c);
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }
 
 TEST_CASE("restart policies: transient and temporary children", "[actors][supervisor]") {
   // Every seed: the behaviour must not depend on the order actors happen to run in.
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     auto sup = spawn_supervisor(t.sys, {},
@@ -99,11 +101,12 @@ TEST_CASE("restart policies: transient and temporary children", "[actors][superv
     CHECK_FALSE(child(t, sup, "tmp"));
     CHECK(restarts(t, sup) == 0);
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }
 
 TEST_CASE("exceeding the restart intensity stops the supervisor and its children", "[actors][supervisor]") {
   // Every seed: the behaviour must not depend on the order actors happen to run in.
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     auto sup = spawn_supervisor(t.sys, {.max_restarts = 2, .within = std::chrono::seconds(10)},
@@ -133,11 +136,12 @@ TEST_CASE("exceeding the restart intensity stops the supervisor and its children
     }
     CHECK(restarts(t, patient) == 5);
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }
 
 TEST_CASE("supervisors of supervisors, and stable names through a registry", "[actors][supervisor]") {
   // Every seed: the behaviour must not depend on the order actors happen to run in.
-  testing::for_each_seed(seeds, [](std::uint64_t seed) {
+  const auto report = testing::for_each_seed(seeds, [](std::uint64_t seed) {
     INFO("seed " << seed << " (replay with TROUPE_SEED=" << seed << ")");
     testing::test_system t{seed};
     auto names = spawn_registry(t.sys);
@@ -164,4 +168,5 @@ TEST_CASE("supervisors of supervisors, and stable names through a registry", "[a
     auto f = request<pong>(w3, ping{1}, prompt);
     CHECK(t.await(f)->value == 2);
   });
+  REQUIRE_FALSE(report.failing_seed);  // an expectation failure names its seed on stderr
 }

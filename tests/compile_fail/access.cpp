@@ -26,3 +26,10 @@ inline void use(troupe::actor_system& sys, troupe::actor a) {
 }
 
 int main() {}
+
+inline void resume_from_outside(troupe::actor_base& self) {
+#if defined(CASE_resume)  // expect: (inaccessible|private)
+  static_cast<troupe::resumable&>(self).resume(1);
+#endif
+  (void)self;
+}

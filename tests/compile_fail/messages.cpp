@@ -111,3 +111,50 @@ inline void drops(troupe::actor a) {
   troupe::request<int>(a, order{});
 #endif
 }
+
+// More of what the sendable check promises: references, weak_ptr to mutable data, recursion
+// through optional, variant and tuple, delegation, periodic sends and response promises.
+struct with_reference {
+  const int& r;
+};
+struct with_weak {
+  std::weak_ptr<int> w;
+};
+struct deep_optional {
+  std::optional<std::variant<int, std::tuple<std::string, std::string_view>>> o;
+};
+inline troupe::behavior more(troupe::actor_base& self, troupe::actor other) {
+  return {
+      [&self, other](order o) -> troupe::delegated<int> {
+        (void)o;
+#if defined(CASE_delegate)  // expect: unsendable_member<int\*, with_pointer>
+        return self.delegate<int>(other, with_pointer{nullptr});
+#endif
+        return self.delegate<int>(other, order{});
+      },
+      [&self](tree t) -> troupe::response_promise<std::string> {
+        (void)t;
+#if defined(CASE_response_promise)  // expect: unsendable_member<std::basic_string_view<char>, std::basic_string_view<char> >
+        (void)self.make_response_promise<std::string_view>();
+#endif
+        return self.make_response_promise<std::string>();
+      },
+  };
+}
+inline void more_sends(troupe::actor a) {
+#if defined(CASE_reference_member)  // expect: unsendable_member<with_reference, with_reference>
+  static const int x = 1;
+  troupe::send(a, with_reference{x});
+#endif
+#if defined(CASE_weak_ptr_to_mutable)  // expect: unsendable_member<std::weak_ptr<int>, with_weak>
+  troupe::send(a, with_weak{});
+#endif
+#if defined(CASE_deep_optional)  // expect: unsendable_member<std::basic_string_view<char>, deep_optional>
+  troupe::send(a, deep_optional{});
+#endif
+#if defined(CASE_periodic_send)  // expect: unsendable_member<int\*, with_pointer>
+  troupe::periodic_send(a, std::chrono::seconds(1), with_pointer{nullptr});
+#endif
+  (void)a;
+}
+static_assert(!troupe::sendable<with_reference>);  // PFR reflects a reference member, and it is refused

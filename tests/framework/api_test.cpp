@@ -116,7 +116,7 @@ TEST_CASE("a failed future that nobody consumed is logged at warn", "[framework]
     CHECK(seen.error() == errc::timeout);
   }
   const std::string text = out.str();
-  CHECK(text.find("a future failed with \"receiver_down") != std::string::npos);
+  CHECK(text.find("warning a future failed with \"receiver_down") != std::string::npos);
   std::size_t timeouts = 0;
   for (auto at = text.find("failed with \"timeout"); at != std::string::npos; at = text.find("failed with \"timeout", at + 1))
     ++timeouts;

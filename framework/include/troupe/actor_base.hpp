@@ -46,6 +46,7 @@
 #include <troupe/request.hpp>
 #include <troupe/response_promise.hpp>
 #include <troupe/scheduler.hpp>
+#include <troupe/sendable.hpp>
 #include <troupe/time.hpp>
 
 #include <cstdint>
@@ -103,7 +104,7 @@ enum class await_mode : std::uint8_t {
   sequential,
 };
 
-class actor_base : public abstract_actor, public resumable, public detail::uses_small_alloc {
+class actor_base : public abstract_actor, private resumable, public detail::uses_small_alloc {
  public:
   ~actor_base() override;
 
@@ -158,6 +159,7 @@ class actor_base : public abstract_actor, public resumable, public detail::uses_
   /// Takes over the answer to the request being handled (see response_promise.hpp).
   template <class R>
   response_promise<R> make_response_promise() {
+    if constexpr (!std::is_void_v<R>) (void)troupe::detail::check_sendable<R>();  // what it delivers is a reply
     return response_promise<R>(current_ ? std::move(current_->reply) : troupe::detail::reply_handle(),
                                *this);
   }

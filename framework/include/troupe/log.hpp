@@ -8,8 +8,12 @@
 // use spdlog logs through actor_system::log(level, text).
 //
 // What troupe logs: at error, a handler or on_exit that threw, a blocking get() in an actor;
-// at warn, the first dead letter of each (receiver type, message type) pair (rate-limited; later
-// ones at debug), a spawn refused by a stopped system, a supervisor giving up.
+// at warn, the first dead letter of each (receiver type, message type, reason) (rate-limited;
+// later ones at debug), a failed future dropped unconsumed, a spawn refused by a stopped system,
+// a supervisor giving up, a refused or dropped network connection (troupe::net).
+//
+// To pass a logger of your own, your target needs spdlog itself (troupe links it privately):
+// find_package(spdlog) and target_link_libraries(app PRIVATE spdlog::spdlog).
 #pragma once
 
 #include <cstdint>

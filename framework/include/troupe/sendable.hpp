@@ -6,7 +6,8 @@
 // std::shared_ptr / std::weak_ptr to mutable data. Such a message compiles to a data race.
 // troupe rejects it at the send (or request, delegate, delayed send, reply), naming the member's
 // type in the compiler's "in instantiation of troupe::detail::unsendable_member<Member, Message>"
-// note.
+// note. (A struct with a reference member is named as a whole: Boost.PFR reports references as
+// the referred type, so troupe tells them apart by the struct not being initializable from {}.)
 //
 // The check recurses: through aggregates (structs without constructors, field by field with
 // Boost.PFR), through standard containers and anything else with a value_type and begin/end,
@@ -67,6 +68,18 @@ constexpr bool reflectable_aggregate() {
 
 template <class T, class Seq>
 struct pfr_fields;
+
+template <class T>
+concept value_initializable = requires { T{}; };
+
+/// Boost.PFR reports a reference member as its referred type. But an aggregate with a
+/// reference member cannot be initialized from {}, while one whose fields all can, can: that
+/// difference gives the reference away.
+template <class T, std::size_t... I>
+constexpr bool has_reference_member(std::index_sequence<I...>) {
+  return !value_initializable<T> &&
+         (value_initializable<std::remove_cv_t<boost::pfr::tuple_element_t<I, T>>> && ...);
+}
 template <class T, std::size_t... I>
 struct pfr_fields<T, std::index_sequence<I...>> {
   using type = type_list<boost::pfr::tuple_element_t<I, T>...>;
@@ -80,16 +93,18 @@ struct send_parts {
     else if constexpr (std::is_pointer_v<T>)
       return std::is_function_v<std::remove_pointer_t<T>> ? send_verdict::value : send_verdict::shares_memory;
     else if constexpr (std::is_scalar_v<T>) return send_verdict::value;  // numbers, enums, nullptr
-    else if constexpr (std::is_array_v<T> || iterable_container<T> || reflectable_aggregate<T>())
+    else if constexpr (std::is_array_v<T> || iterable_container<T>)
       return send_verdict::composite;
+    else if constexpr (reflectable_aggregate<T>())
+      return has_reference_member<T>(std::make_index_sequence<boost::pfr::tuple_size_v<T>>{}) ? send_verdict::shares_memory
+                                                                                            : send_verdict::composite;
     else return send_verdict::value;  // a class with constructors or private members: trusted
   }();
   static auto parts_of() {
-    if constexpr (std::is_array_v<T>) return type_list<std::remove_extent_t<T>>{};
+    if constexpr (verdict != send_verdict::composite) return type_list<>{};
+    else if constexpr (std::is_array_v<T>) return type_list<std::remove_extent_t<T>>{};
     else if constexpr (iterable_container<T>) return type_list<typename T::value_type>{};
-    else if constexpr (verdict == send_verdict::composite)
-      return typename pfr_fields<T, std::make_index_sequence<boost::pfr::tuple_size_v<T>>>::type{};
-    else return type_list<>{};
+    else return typename pfr_fields<T, std::make_index_sequence<boost::pfr::tuple_size_v<T>>>::type{};
   }
   using parts = decltype(parts_of());
 };

@@ -62,7 +62,7 @@ std::size_t deterministic_scheduler::run_until_idle(std::size_t limit) {
 
 namespace {
 resumable* as_resumable(const actor& a) {
-  return static_cast<resumable*>(static_cast<actor_base*>(a.get()));
+  return detail::system_access::as_resumable(*static_cast<actor_base*>(a.get()));
 }
 }  // namespace
 

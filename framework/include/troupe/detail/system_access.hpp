@@ -13,6 +13,7 @@
 namespace troupe {
 
 class actor_base;
+class resumable;
 class scheduler;
 
 namespace detail {
@@ -51,6 +52,8 @@ class system_access {
   /// For an actor spawned on a system that is shutting down or shut down: terminates it at
   /// once, unstarted (no make_behavior, no hooks), so that everything sent to it bounces.
   static void refuse_start(actor_base& a) noexcept;
+  /// The actor as schedulers see it (actor_base inherits resumable privately).
+  static resumable* as_resumable(actor_base& a) noexcept;
 };
 
 }  // namespace detail

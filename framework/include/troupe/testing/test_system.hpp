@@ -154,7 +154,7 @@ class test_system {
 };
 
 /// What for_each_seed found.
-struct seed_report {
+struct [[nodiscard]] seed_report {
   std::size_t runs = 0;
   std::optional<std::uint64_t> failing_seed;
   std::string failure;
@@ -162,7 +162,7 @@ struct seed_report {
 
 /// Runs `body(seed)` for seeds first, first+1, ... (count runs), stopping at the first that
 /// throws; prints that seed and how to replay it. With TROUPE_SEED set, runs only that seed.
-seed_report for_each_seed(std::size_t count, const std::function<void(std::uint64_t)>& body,
+[[nodiscard]] seed_report for_each_seed(std::size_t count, const std::function<void(std::uint64_t)>& body,
                           std::uint64_t first = 1);
 
 }  // namespace troupe::testing
