@@ -110,20 +110,28 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     net = cfg.transport_factory ? cfg.transport_factory() : make_tcp_transport();
   }
 
+  /// Sends one frame on `c`: `body(w)` writes what follows the type byte.
+  template <class Body>
+  void send_frame(connection& c, frame_type type, Body&& body) {
+    std::vector<std::byte> out;
+    auto at = begin_frame(out, type);
+    writer w(out, this);
+    body(w);
+    finish_frame(out, at, cfg.max_frame);
+    c.io->write(std::move(out));
+  }
+
   // -- starting connections (on the loop) ------------------------------------------------------
 
   connection& adopt(std::shared_ptr<stream> s, bool opened_here) {
     conns.push_back(std::make_unique<connection>(*this, std::move(s), opened_here));
     connection& c = *conns.back();
     c.io->start(c);
-    std::vector<std::byte> out;
-    auto at = begin_frame(out, frame_type::hello);
-    writer w(out);
-    w.integer(protocol_version);
-    w.u64(sys.node().value);
-    w.bytes(c.mine.data(), c.mine.size());
-    finish_frame(out, at, cfg.max_frame);
-    c.io->write(std::move(out));
+    send_frame(c, frame_type::hello, [&](writer& w) {
+      w.integer(protocol_version);
+      w.u64(sys.node().value);
+      w.bytes(c.mine.data(), c.mine.size());
+    });
     // A peer that never finishes (or never starts) its handshake is dropped.
     net->post_after(cfg.handshake_timeout, [self = weak_from_this(), conn = &c] {
       if (auto me = self.lock()) me->handshake_deadline(conn);
@@ -163,12 +171,8 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
                                std::to_string(protocol_version) + ")");
         if (peer == sys.node() || peer == node_id{}) return refuse(c, "the peer claims this node's id (or none)");
         c.peer = peer;
-        std::vector<std::byte> out;
-        auto at = begin_frame(out, frame_type::challenge);
-        auto p = proof(cfg.secret, c.theirs, c.mine, sys.node(), peer);
-        out.insert(out.end(), p.begin(), p.end());
-        finish_frame(out, at, cfg.max_frame);
-        c.io->write(std::move(out));
+        const mac p = proof(cfg.secret, c.theirs, c.mine, sys.node(), peer);
+        send_frame(c, frame_type::challenge, [&](writer& w) { w.bytes(p.data(), p.size()); });
         return;
       }
       case frame_type::challenge: {
@@ -179,9 +183,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
         if (CRYPTO_memcmp(got.data(), want.data(), want.size()) != 0)
           return refuse(c, "authentication failed (a different secret?)");
         c.peer_verified = true;
-        std::vector<std::byte> out;
-        finish_frame(out, begin_frame(out, frame_type::welcome), cfg.max_frame);
-        c.io->write(std::move(out));
+        send_frame(c, frame_type::welcome, [](writer&) {});
         return maybe_ready(c);
       }
       case frame_type::welcome:
@@ -291,14 +293,11 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
         exported.emplace(found.id(), found);
       }
     }
-    std::vector<std::byte> out;
-    auto at = begin_frame(out, frame_type::lookup_reply);
-    writer w(out);
-    w.u64(request);
-    w.u8(found ? 1 : 0);
-    w.u64(found.id());
-    finish_frame(out, at, cfg.max_frame);
-    c.io->write(std::move(out));
+    send_frame(c, frame_type::lookup_reply, [&](writer& w) {
+      w.u64(request);
+      w.u8(found ? 1 : 0);
+      w.u64(found.id());
+    });
   }
 
   void on_lookup_reply(connection& c, reader& r) {
@@ -416,14 +415,11 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   }
 
   void send_reply_error(connection& c, std::uint64_t request, const error& e) {
-    std::vector<std::byte> out;
-    auto at = begin_frame(out, frame_type::reply);
-    writer w(out);
-    w.u64(request);
-    w.u8(1);
-    write(w, e);
-    finish_frame(out, at, cfg.max_frame);
-    c.io->write(std::move(out));
+    send_frame(c, frame_type::reply, [&](writer& w) {
+      w.u64(request);
+      w.u8(1);
+      write(w, e);
+    });
   }
 
   /// Answers a remote request: serializes on the replying thread, sends from the loop.
@@ -546,12 +542,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     if (sys.should_log(log_level::warn))
       sys.logger().warn("troupe::net: refused {} {}: {}", c.outgoing ? "the node at" : "a connection from", c.io->peer(),
                         reason);
-    std::vector<std::byte> out;
-    auto at = begin_frame(out, frame_type::refuse);
-    writer w(out);
-    write(w, reason);
-    finish_frame(out, at, cfg.max_frame);
-    c.io->write(std::move(out));
+    send_frame(c, frame_type::refuse, [&](writer& w) { write(w, reason); });
     drop(c, "refused " + std::string(c.outgoing ? "the node at " : "a connection from ") + c.io->peer() + ": " + reason,
          false, true);
   }
@@ -666,14 +657,11 @@ future<actor> node::lookup(node_id peer, std::string name) {
     auto it = me->by_peer.find(peer);
     if (it == me->by_peer.end()) return st->fail(error(errc::disconnected, "not connected to " + peer.to_string()));
     const std::uint64_t request = me->next_request++;
-    std::vector<std::byte> out;
-    auto at = begin_frame(out, frame_type::lookup);
-    writer w(out);
-    w.u64(request);
-    write(w, name);
-    finish_frame(out, at, me->cfg.max_frame);
+    me->send_frame(*it->second, frame_type::lookup, [&](writer& w) {
+      w.u64(request);
+      write(w, name);
+    });
     me->lookups.emplace(request, impl::pending_lookup{st, peer, std::move(name)});
-    it->second->io->write(std::move(out));
   });
   return future<actor>(std::move(st));
 }
