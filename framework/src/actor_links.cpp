@@ -10,11 +10,16 @@
 namespace troupe {
 
 namespace {
+/// Whether `w` names `a`. Compared by identity (node and id), not by address: a remote actor
+/// may be reached through more than one proxy object (troupe::net makes them as handles arrive).
+bool names(const weak_actor& w, const abstract_actor* a) noexcept {
+  return w.address() == a || (w.id() == a->id() && w.node() == a->node());
+}
 void erase_handle(std::vector<weak_actor>& v, const abstract_actor* a) {
-  std::erase_if(v, [a](const weak_actor& w) { return w.address() == a; });
+  std::erase_if(v, [a](const weak_actor& w) { return names(w, a); });
 }
 bool contains(const std::vector<weak_actor>& v, const abstract_actor* a) {
-  return std::any_of(v.begin(), v.end(), [a](const weak_actor& w) { return w.address() == a; });
+  return std::any_of(v.begin(), v.end(), [a](const weak_actor& w) { return names(w, a); });
 }
 }  // namespace
 
@@ -71,7 +76,7 @@ void actor_base::handle_signal(detail::envelope& e) {
     case envelope_kind::demonitor:
       if (e.sender && extras_) {  // one monitor per request: remove one entry, not all
         auto& m = extras_->monitors;
-        auto it = std::find_if(m.begin(), m.end(), [&](const weak_actor& w) { return w.address() == e.sender.get(); });
+        auto it = std::find_if(m.begin(), m.end(), [&](const weak_actor& w) { return names(w, e.sender.get()); });
         if (it != m.end()) m.erase(it);
       }
       break;

@@ -53,9 +53,58 @@ mac proof(const std::string& secret, const nonce& theirs, const nonce& mine, nod
   return out;
 }
 
+/// What a signal frame carries (docs/protocol.md).
+enum class signal_kind : std::uint8_t { link = 1, unlink = 2, monitor = 3, demonitor = 4, exit = 5, down = 6, kill = 7 };
+
+std::optional<signal_kind> signal_of(troupe::detail::envelope_kind k) noexcept {
+  using troupe::detail::envelope_kind;
+  switch (k) {
+    case envelope_kind::link: return signal_kind::link;
+    case envelope_kind::unlink: return signal_kind::unlink;
+    case envelope_kind::monitor: return signal_kind::monitor;
+    case envelope_kind::demonitor: return signal_kind::demonitor;
+    case envelope_kind::exit_signal: return signal_kind::exit;
+    case envelope_kind::down_signal: return signal_kind::down;
+    case envelope_kind::kill: return signal_kind::kill;
+    default: return std::nullopt;  // the runtime's own (continuations, shutdown...): never sent to a proxy
+  }
+}
+
+bool carries_reason(signal_kind k) noexcept { return k == signal_kind::exit || k == signal_kind::down || k == signal_kind::kill; }
+
+/// A system signal for a local actor, as the runtime makes them.
+template <class T>
+troupe::detail::envelope* signal_envelope(troupe::detail::envelope_kind kind, T payload, actor sender) {
+  auto* e = new troupe::detail::message_envelope<T>(std::move(payload));
+  e->kind = kind;
+  e->sender = std::move(sender);
+  return e;
+}
+
+std::string millis(duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
+using steady = std::chrono::steady_clock;
+
 }  // namespace
 
 struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resolver {
+  struct dial {
+    std::string host;
+    std::uint16_t port;
+    duration delay;            // the next redial's wait
+    steady::time_point since;  // when the connection was lost
+  };
+  enum class watch_kind : std::uint8_t { link, monitor_out, monitor_in };
+  /// A monitor or link between `local` (an actor here) and `remote` (on the peer).
+  /// monitor_out: local monitors remote; monitor_in: remote monitors local.
+  struct watch {
+    actor_id local;
+    actor_id remote;
+    watch_kind kind;
+  };
+
   struct connection final : stream_handler {
     impl& owner;
     std::shared_ptr<stream> io;
@@ -70,6 +119,12 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     bool ready = false;
     bool closed = false;
     troupe::detail::state_ptr<node_id> connected;  // the connect() future, for outgoing connections
+    steady::time_point last_heard = steady::now();  // for the failure detector
+    // Where connect() dialled, for redialling when the connection is lost (outgoing only).
+    std::shared_ptr<dial> dialled;
+    bool redialled = false;  // a redial made this connection
+    // Monitors and links across this connection, to fire (or clear) when it is lost.
+    std::vector<watch> watches;
     // Type numbers of this connection, each direction its own (type_def frames).
     std::unordered_map<const message_type*, std::uint32_t> out_types;
     std::vector<const message_type*> in_types;  // null: a name this node has not registered
@@ -103,6 +158,17 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   std::mutex m;
   std::unordered_map<std::string, actor> published;
   std::unordered_map<actor_id, weak_actor> exported;  // local actors whose handles went out
+  std::size_t exported_sweep_at = 1024;
+  std::vector<weak_actor> node_watchers;  // monitor_nodes
+  // Loop-only: one proxy per remote actor while anyone holds it (equal handles, one object).
+  struct address_hash {
+    std::size_t operator()(const std::pair<node_id, actor_id>& k) const noexcept {
+      return std::hash<std::uint64_t>()(k.second * 0x9e3779b97f4a7c15ULL ^ k.first.value);
+    }
+  };
+  std::unordered_map<std::pair<node_id, actor_id>, actor, address_hash> proxies;
+  std::size_t proxies_sweep_at = 1024;
+  bool ticking = false;  // the heartbeat timer is armed
 
   impl(actor_system& s, node_config c) : sys(s), cfg(std::move(c)) {
     if (cfg.secret.empty()) throw std::invalid_argument("troupe::net: a node needs a shared secret (node_config::secret)");
@@ -123,7 +189,19 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
 
   // -- starting connections (on the loop) ------------------------------------------------------
 
-  connection& adopt(std::shared_ptr<stream> s, bool opened_here) {
+  /// Starts the handshake on a new stream; null if refused (too many handshakes at once).
+  connection* adopt(std::shared_ptr<stream> s, bool opened_here) {
+    if (!opened_here) {
+      std::size_t pending = 0;
+      for (auto& c : conns) pending += !c->ready && !c->closed && !c->outgoing;
+      if (pending >= cfg.max_pending_handshakes) {
+        if (sys.should_log(log_level::warn))
+          sys.logger().warn("troupe::net: closing the connection from {}: {} handshakes are already in progress",
+                            s->peer(), pending);
+        s->close("too many handshakes in progress");
+        return nullptr;
+      }
+    }
     conns.push_back(std::make_unique<connection>(*this, std::move(s), opened_here));
     connection& c = *conns.back();
     c.io->start(c);
@@ -136,7 +214,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     net->post_after(cfg.handshake_timeout, [self = weak_from_this(), conn = &c] {
       if (auto me = self.lock()) me->handshake_deadline(conn);
     });
-    return c;
+    return &c;
   }
 
   void handshake_deadline(connection* conn) {
@@ -151,6 +229,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
 
   void on_bytes(connection& c, std::span<const std::byte> bytes) {
     if (c.closed) return;
+    c.last_heard = steady::now();
     c.decoder.feed(bytes);
     frame_view f;
     while (!c.closed && c.decoder.next(f)) handle(c, f);
@@ -194,7 +273,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
         std::string reason;
         read(r, reason);
         const std::string why = "refused by the peer: " + (r.ok() ? reason : std::string("(no readable reason)"));
-        return drop(c, why);
+        return drop(c, why, true, false, false);
       }
       case frame_type::heartbeat:
         return;
@@ -208,6 +287,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       case frame_type::reply: return on_reply(c, r);
       case frame_type::lookup: return on_lookup(c, r);
       case frame_type::lookup_reply: return on_lookup_reply(c, r);
+      case frame_type::monitor: return on_signal(c, r);
       default:
         return drop(c, "a frame of type " + std::to_string(static_cast<int>(f.type)) + " this node does not serve yet");
     }
@@ -240,19 +320,98 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     if (!t) {
       const std::string why = "the type \"" + type_name_of(c, number) + "\" is not registered on " + sys.node().to_string();
       if (request) return send_reply_error(c, request, error(errc::unhandled_message, why));
-      sys.log(log_level::warn, "troupe::net: dropped a message from " + c.peer.to_string() + ": " + why);
-      return troupe::detail::system_access::count_dead_letter(sys);
+      return dead_letter("from " + c.peer.to_string() + ": " + why);
     }
     std::unique_ptr<troupe::detail::envelope> e(t->read_message(r));
     if (!e || !r.at_end()) return drop(c, std::string("a malformed message body: ") + (r.ok() ? "bytes left over" : r.failure()));
-    actor target = local(to);
-    if (!target) {
+    const weak_actor target = local(to);
+    if (!target.address()) {
       if (request) return send_reply_error(c, request, error(errc::receiver_down, "no actor " + std::to_string(to) + " on " + sys.node().to_string()));
-      return troupe::detail::system_access::count_dead_letter(sys);
+      return dead_letter("from " + c.peer.to_string() + " to actor " + std::to_string(to) + ": no such actor here");
     }
     if (from) e->sender = proxy(c.peer, from);
     if (request) e->reply = troupe::detail::reply_handle(make_reply_sink(c.peer, request));
-    troupe::detail::system_access::enqueue(*target.get(), e.release());  // straight to the actor: no hop
+    // Straight to the actor, no hop; one that has exited bounces it (receiver_down, dead letter).
+    troupe::detail::system_access::enqueue(*target.address(), e.release());
+  }
+
+  // -- monitors, links and exits (on the loop) ---------------------------------------------------
+
+  /// A signal frame: u8 kind, u64 from (an actor on the sender's node, 0: none), u64 to (one
+  /// here), and for exit, down and kill the exit reason.
+  void on_signal(connection& c, reader& r) {
+    using troupe::detail::envelope_kind;
+    const std::uint8_t k = r.u8();
+    const actor_id from = r.u64();
+    const actor_id to = r.u64();
+    if (!r.ok() || k < 1 || k > 7) return drop(c, "a malformed signal");
+    const auto kind = static_cast<signal_kind>(k);
+    exit_reason reason;
+    if (carries_reason(kind)) read(r, reason);
+    if (!r.ok() || !r.at_end()) return drop(c, std::string("a malformed signal: ") + (r.ok() ? "bytes left over" : r.failure()));
+    if (from == 0 && kind != signal_kind::exit && kind != signal_kind::kill) return drop(c, "a signal without a sender");
+    const actor source = from ? proxy(c.peer, from) : actor();
+    // Keep the record of what crosses this connection (see forget()).
+    switch (kind) {
+      case signal_kind::link: add_link(c, to, from); break;
+      case signal_kind::unlink:
+      case signal_kind::exit: remove_link(c, to, from); break;
+      case signal_kind::monitor: c.watches.push_back({to, from, watch_kind::monitor_in}); break;
+      case signal_kind::demonitor: remove_one(c, to, from, watch_kind::monitor_in); break;
+      case signal_kind::down: remove_one(c, to, from, watch_kind::monitor_out); break;
+      case signal_kind::kill: break;
+    }
+    const weak_actor target = local(to);
+    if (!target.address()) {
+      // Nothing here by that id: a monitor or link learns it at once, like a local one would.
+      const exit_reason gone(error(errc::receiver_down, "no actor " + std::to_string(to) + " on " + sys.node().to_string()));
+      if (kind == signal_kind::monitor) {
+        remove_one(c, to, from, watch_kind::monitor_in);
+        send_signal_frame(c, signal_kind::down, to, from, &gone);
+      } else if (kind == signal_kind::link) {
+        remove_link(c, to, from);
+        send_signal_frame(c, signal_kind::exit, to, from, &gone);
+      }
+      return;
+    }
+    troupe::detail::envelope* e = nullptr;
+    switch (kind) {
+      case signal_kind::link: e = new troupe::detail::envelope(envelope_kind::link); break;
+      case signal_kind::unlink: e = new troupe::detail::envelope(envelope_kind::unlink); break;
+      case signal_kind::monitor: e = new troupe::detail::envelope(envelope_kind::monitor); break;
+      case signal_kind::demonitor: e = new troupe::detail::envelope(envelope_kind::demonitor); break;
+      case signal_kind::exit: e = signal_envelope(envelope_kind::exit_signal, exit_msg{source, std::move(reason)}, source); break;
+      case signal_kind::kill: e = signal_envelope(envelope_kind::kill, exit_msg{source, std::move(reason)}, source); break;
+      case signal_kind::down: e = signal_envelope(envelope_kind::down_signal, down_msg{source, std::move(reason)}, source); break;
+    }
+    e->sender = source;
+    troupe::detail::system_access::enqueue(*target.address(), e);
+  }
+
+  void add_link(connection& c, actor_id local_id, actor_id remote_id) {
+    for (const auto& w : c.watches)
+      if (w.kind == watch_kind::link && w.local == local_id && w.remote == remote_id) return;
+    c.watches.push_back({local_id, remote_id, watch_kind::link});
+  }
+  void remove_link(connection& c, actor_id local_id, actor_id remote_id) {
+    std::erase_if(c.watches, [&](const watch& w) {
+      return w.kind == watch_kind::link && w.local == local_id && w.remote == remote_id;
+    });
+  }
+  void remove_one(connection& c, actor_id local_id, actor_id remote_id, watch_kind kind) {
+    auto it = std::find_if(c.watches.begin(), c.watches.end(), [&](const watch& w) {
+      return w.kind == kind && w.local == local_id && w.remote == remote_id;
+    });
+    if (it != c.watches.end()) c.watches.erase(it);
+  }
+
+  void send_signal_frame(connection& c, signal_kind kind, actor_id from, actor_id to, const exit_reason* reason) {
+    send_frame(c, frame_type::monitor, [&](writer& w) {
+      w.u8(static_cast<std::uint8_t>(kind));
+      w.u64(from);
+      w.u64(to);
+      if (carries_reason(kind)) write(w, reason ? *reason : exit_reason());
+    });
   }
 
   void on_reply(connection& c, reader& r) {
@@ -317,44 +476,88 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
 
   // -- remote actors: outgoing -------------------------------------------------------------------
 
-  /// A message for a remote actor, serialized on the sender's thread, sent from the loop.
+  /// A message or signal for a remote actor, serialized on the sender's thread, sent from the
+  /// loop.
   struct outgoing_message {
     node_id peer;
     actor_id to = 0;
     actor_id from = 0;
-    const message_type* type = nullptr;
+    const message_type* type = nullptr;  // messages
     std::vector<std::byte> payload;
     troupe::detail::reply_handle reply;
+    std::optional<signal_kind> signal;  // signals
+    exit_reason reason;
+    actor sender;  // a signal's local sender (told at once if the peer is not connected)
   };
+
+  /// Counts a dead letter and logs why: at warn level at most once a second (with how many were
+  /// not shown), at debug level otherwise. Any thread.
+  void dead_letter(const std::string& what) noexcept {
+    troupe::detail::system_access::count_dead_letter(sys);
+    try {
+      std::size_t hidden = 0;
+      bool warn = false;
+      {
+        std::lock_guard lock(dead_letter_m);
+        const auto now = steady::now();
+        if (now - last_dead_letter_warning >= std::chrono::seconds(1)) {
+          warn = true;
+          last_dead_letter_warning = now;
+          hidden = std::exchange(dead_letters_hidden, 0);
+        } else {
+          ++dead_letters_hidden;
+        }
+      }
+      if (warn && sys.should_log(log_level::warn))
+        sys.logger().warn("troupe::net: dead letter {}{}", what,
+                          hidden ? " (and " + std::to_string(hidden) + " more not shown)" : std::string());
+      else if (!warn && sys.should_log(log_level::debug))
+        sys.logger().debug("troupe::net: dead letter {}", what);
+    } catch (...) {
+    }
+  }
+  std::mutex dead_letter_m;
+  steady::time_point last_dead_letter_warning{};
+  std::size_t dead_letters_hidden = 0;
 
   /// Any thread: takes `e` for actor `to` on `peer`.
   bool send_remote(node_id peer, actor_id to, std::unique_ptr<troupe::detail::envelope> e) noexcept {
+    using troupe::detail::envelope_kind;
     try {
-      if (e->kind != troupe::detail::envelope_kind::message) return false;  // signals: not yet (issue 10)
-      const message_type* t = cfg.types->find(e->type);
-      if (!t) {
-        const std::string why = std::string("the type ") + std::string(e->type ? e->type->name : "?") +
-                                " is not registered for the wire (troupe::net::type_registry::add)";
-        if (e->reply) {
-          e->reply.fail(error(errc::unhandled_message, why));
-        } else {
-          sys.log(log_level::warn, "troupe::net: dead letter to " + peer.to_string() + ": " + why);
-          troupe::detail::system_access::count_dead_letter(sys);
-        }
-        return false;
-      }
       auto o = std::make_shared<outgoing_message>();
       o->peer = peer;
       o->to = to;
-      o->type = t;
       if (e->sender && e->sender.node() == sys.node()) {
         o->from = e->sender.id();
-        std::lock_guard lock(m);
-        exported.emplace(o->from, e->sender);
+        export_actor(e->sender);
       }
-      writer w(o->payload, this);
-      t->write_message(w, *e);
-      o->reply = std::move(e->reply);
+      if (e->kind != envelope_kind::message) {
+        o->signal = signal_of(e->kind);
+        if (!o->signal) return false;
+        if (e->kind == envelope_kind::down_signal)
+          o->reason = static_cast<troupe::detail::message_envelope<down_msg>&>(*e).value.reason;
+        else if (e->kind == envelope_kind::exit_signal || e->kind == envelope_kind::kill)
+          o->reason = static_cast<troupe::detail::message_envelope<exit_msg>&>(*e).value.reason;
+        if (!o->from && *o->signal != signal_kind::exit && *o->signal != signal_kind::kill)
+          return false;  // links and monitors from outside any local actor: nobody to tell
+        o->sender = std::move(e->sender);
+      } else {
+        const message_type* t = cfg.types->find(e->type);
+        if (!t) {
+          const std::string why = std::string("the type ") + std::string(e->type ? e->type->name : "?") +
+                                  " is not registered for the wire (troupe::net::type_registry::add)";
+          if (e->reply) {
+            e->reply.fail(error(errc::unhandled_message, why));
+          } else {
+            dead_letter("to " + peer.to_string() + ": " + why);
+          }
+          return false;
+        }
+        o->type = t;
+        writer w(o->payload, this);
+        t->write_message(w, *e);
+        o->reply = std::move(e->reply);
+      }
       net->post([self = weak_from_this(), o] {
         if (auto me = self.lock()) me->transmit(*o);
       });
@@ -367,12 +570,9 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
 
   void transmit(outgoing_message& o) {
     auto it = by_peer.find(o.peer);
-    if (it == by_peer.end()) {
-      if (o.reply) o.reply.fail(error(errc::disconnected, "not connected to " + o.peer.to_string()));
-      else troupe::detail::system_access::count_dead_letter(sys);
-      return;
-    }
+    if (it == by_peer.end()) return unreachable(o);
     connection& c = *it->second;
+    if (o.signal) return transmit_signal(c, o);
     std::vector<std::byte> out;
     const std::uint32_t number = type_number(c, o.type, out);
     std::uint64_t request = 0;
@@ -399,6 +599,40 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       return;
     }
     c.io->write(std::move(out));
+  }
+
+  void transmit_signal(connection& c, outgoing_message& o) {
+    switch (*o.signal) {
+      case signal_kind::link: add_link(c, o.from, o.to); break;
+      case signal_kind::unlink:
+      case signal_kind::exit: remove_link(c, o.from, o.to); break;
+      case signal_kind::monitor: c.watches.push_back({o.from, o.to, watch_kind::monitor_out}); break;
+      case signal_kind::demonitor: remove_one(c, o.from, o.to, watch_kind::monitor_out); break;
+      case signal_kind::down: remove_one(c, o.from, o.to, watch_kind::monitor_in); break;
+      case signal_kind::kill: break;
+    }
+    send_signal_frame(c, *o.signal, o.from, o.to, &o.reason);
+  }
+
+  /// `o` is for a node this node is not connected to.
+  void unreachable(outgoing_message& o) {
+    using troupe::detail::envelope_kind;
+    const error lost(errc::disconnected, "not connected to " + o.peer.to_string());
+    if (!o.signal) {
+      if (o.reply) {
+        o.reply.fail(lost);
+      } else {
+        dead_letter("to actor " + std::to_string(o.to) + " on " + o.peer.to_string() + ": not connected to it");
+      }
+      return;
+    }
+    // A monitor or link of a node out of reach fires at once, as for a dead local actor.
+    if (!o.sender || (*o.signal != signal_kind::monitor && *o.signal != signal_kind::link)) return;
+    const actor target = proxy(o.peer, o.to);
+    troupe::detail::system_access::enqueue(
+        *o.sender.get(), *o.signal == signal_kind::monitor
+                             ? signal_envelope(envelope_kind::down_signal, down_msg{target, exit_reason(lost)}, target)
+                             : signal_envelope(envelope_kind::exit_signal, exit_msg{target, exit_reason(lost)}, target));
   }
 
   /// The number of `t` on `c`'s outgoing side, appending its type_def frame to `out` if new.
@@ -491,23 +725,38 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
 
   // -- handles ------------------------------------------------------------------------------------
 
-  /// A handle to actor `id` on `peer`.
+  /// A handle to actor `id` on `peer` (on the loop: the proxies are loop-only).
   actor proxy(node_id peer, actor_id id);
 
-  /// A local actor by id, if its handle went out (published or sent).
-  actor local(actor_id id) {
+  /// Remembers that a local actor's handle went out (any thread; takes the lock).
+  void export_actor(const actor& a) {
     std::lock_guard lock(m);
-    auto it = exported.find(id);
-    return it == exported.end() ? actor() : it->second.lock();
+    if (exported.size() >= exported_sweep_at) {
+      // Forget actors that have exited: messages to them then fail as to an unknown id.
+      std::erase_if(exported, [](const auto& e) { return e.second.expired(); });
+      exported_sweep_at = std::max<std::size_t>(1024, 2 * exported.size());
+    }
+    exported.emplace(a.id(), a);
   }
 
-  actor resolve(node_id n, actor_id id) override { return n == sys.node() ? local(id) : proxy(n, id); }
+  /// A local actor by id, if its handle went out (published or sent): a weak handle, whose
+  /// address takes envelopes even after the actor exited (they bounce as for a local sender).
+  weak_actor local(actor_id id) {
+    std::lock_guard lock(m);
+    auto it = exported.find(id);
+    return it == exported.end() ? weak_actor() : it->second;
+  }
+
+  actor resolve(node_id n, actor_id id) override {
+    if (n == sys.node()) {
+      // (A handle to a local actor that exited, or that never went out, comes back empty.)
+      return local(id).lock();
+    }
+    return proxy(n, id);
+  }
 
   std::pair<node_id, actor_id> address_of(const actor& a) override {
-    if (a.node() == sys.node()) {
-      std::lock_guard lock(m);
-      exported.emplace(a.id(), a);
-    }
+    if (a.node() == sys.node()) export_actor(a);
     return {a.node(), a.id()};
   }
 
@@ -529,12 +778,86 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       if (loser.connected) {
         std::exchange(loser.connected, {})->set_value(c.peer);
       }
+      if (loser.dialled && !winner.dialled) winner.dialled = std::exchange(loser.dialled, {});
+      for (const watch& w : std::exchange(loser.watches, {})) winner.watches.push_back(w);
       by_peer[c.peer] = &winner;
-      drop(loser, "a duplicate connection (both nodes connected at once)", false);
+      // (The loser was never in by_peer, or its watches move: none are made before ready.)
+      drop(loser, "a duplicate connection (both nodes connected at once)", false, false, false);
       if (&winner != &c) return;
+    } else {
+      by_peer[c.peer] = &c;
+      tell_watchers(node_up{c.peer, c.io->peer()});
     }
-    by_peer[c.peer] = &c;
+    if (c.redialled && sys.should_log(log_level::info))
+      sys.logger().info("troupe::net: reconnected to {} at {}", c.peer.to_string(), c.io->peer());
+    if (c.dialled) c.dialled->delay = cfg.reconnect_delay_min;
     if (c.connected) std::exchange(c.connected, {})->set_value(c.peer);
+    arm_heartbeat();
+  }
+
+  // -- node events, heartbeats, redialling (on the loop) ----------------------------------------------
+
+  template <class Event>
+  void tell_watchers(const Event& ev) {
+    std::vector<actor> to;
+    {
+      std::lock_guard lock(m);
+      std::erase_if(node_watchers, [](const weak_actor& w) { return w.expired(); });
+      for (auto& w : node_watchers)
+        if (auto a = w.lock()) to.push_back(std::move(a));
+    }
+    for (auto& a : to) troupe::send(a, ev);
+  }
+
+  void arm_heartbeat() {
+    if (ticking) return;
+    ticking = true;
+    net->post_after(cfg.heartbeat_interval, [self = weak_from_this()] {
+      if (auto me = self.lock()) me->heartbeat();
+    });
+  }
+
+  /// Every heartbeat_interval while a connection is up: sends a heartbeat on each, and closes
+  /// those that brought nothing for failure_timeout.
+  void heartbeat() {
+    ticking = false;
+    const auto now = steady::now();
+    bool any = false;
+    for (auto& p : conns) {
+      connection& c = *p;
+      if (!c.ready || c.closed) continue;
+      if (cfg.failure_timeout > duration::zero() && now - c.last_heard > cfg.failure_timeout) {
+        drop(c, "nothing heard from " + c.peer.to_string() + " for " + millis(now - c.last_heard) +
+                    ": presumed down (failure_timeout is " + millis(cfg.failure_timeout) + ")");
+        continue;
+      }
+      send_frame(c, frame_type::heartbeat, [](writer&) {});
+      any = true;
+    }
+    if (any) arm_heartbeat();  // idle (no connection): no timer
+  }
+
+  /// Dials `d` again after its delay (on the loop).
+  void redial(std::shared_ptr<dial> d) {
+    if (steady::now() - d->since > cfg.reconnect_for) {
+      if (sys.should_log(log_level::warn))
+        sys.logger().warn("troupe::net: gave up reconnecting to {}:{} after {}", d->host, d->port, millis(cfg.reconnect_for));
+      return;
+    }
+    const duration wait = d->delay;
+    d->delay = std::min<duration>(d->delay * 2, cfg.reconnect_delay_max);
+    net->post_after(wait, [self = weak_from_this(), d] {
+      auto me = self.lock();
+      if (!me) return;
+      me->net->connect(d->host, d->port, [self, d](result<std::shared_ptr<stream>> s) {
+        auto owner = self.lock();
+        if (!owner) return;
+        connection* c = s ? owner->adopt(std::move(*s), true) : nullptr;
+        if (!c) return owner->redial(d);
+        c->dialled = d;
+        c->redialled = true;
+      });
+    });
   }
 
   void refuse(connection& c, const std::string& reason) {
@@ -544,29 +867,39 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
                         reason);
     send_frame(c, frame_type::refuse, [&](writer& w) { write(w, reason); });
     drop(c, "refused " + std::string(c.outgoing ? "the node at " : "a connection from ") + c.io->peer() + ": " + reason,
-         false, true);
+         false, true, false);
   }
 
   /// Closes `c` with a logged reason (warn when something was wrong, debug otherwise).
-  void drop(connection& c, const std::string& reason, bool warn = true, bool flush = false) {
+  /// `redial`: a connection that connect() made is dialled again (not after a refusal).
+  void drop(connection& c, const std::string& reason, bool warn = true, bool flush = false, bool redial_it = true) {
     if (c.closed) return;
     c.closed = true;
     if (warn && sys.should_log(log_level::warn))
       sys.logger().warn("troupe::net: closing the connection {} {}: {}", c.outgoing ? "to" : "from", c.io->peer(), reason);
-    if (c.connected) std::exchange(c.connected, {})->fail(error(errc::disconnected, reason));
-    forget(c, reason);
+    lost(c, reason, redial_it);
     c.io->close(reason, flush);
   }
 
-  /// `c` is gone: requests and lookups that went through it fail with errc::disconnected.
-  void forget(connection& c, const std::string& reason) {
+  /// `c` is gone: requests and lookups that went through it fail with errc::disconnected,
+  /// monitors and links across it fire, watchers hear node_down, and a dialled connection is
+  /// dialled again.
+  void lost(connection& c, const std::string& reason, bool redial_it) {
+    if (c.connected) std::exchange(c.connected, {})->fail(error(errc::disconnected, reason));
+    if (redial_it && cfg.reconnect && c.dialled && (c.ready || c.redialled)) {
+      if (c.ready) {
+        c.dialled->since = steady::now();
+        c.dialled->delay = cfg.reconnect_delay_min;
+      }
+      redial(std::exchange(c.dialled, {}));
+    }
     auto it = by_peer.find(c.peer);
     if (it == by_peer.end() || it->second != &c) return;
     by_peer.erase(it);
-    const error lost(errc::disconnected, "the connection to " + c.peer.to_string() + " was lost: " + reason);
+    const error gone(errc::disconnected, "the connection to " + c.peer.to_string() + " was lost: " + reason);
     for (auto r = requests.begin(); r != requests.end();) {
       if (r->second.peer == c.peer) {
-        r->second.reply.fail(lost);
+        r->second.reply.fail(gone);
         r = requests.erase(r);
       } else {
         ++r;
@@ -574,21 +907,43 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     }
     for (auto l = lookups.begin(); l != lookups.end();) {
       if (l->second.peer == c.peer) {
-        l->second.result->fail(lost);
+        l->second.result->fail(gone);
         l = lookups.erase(l);
       } else {
         ++l;
       }
+    }
+    fire_watches(c, gone);
+    tell_watchers(node_down{c.peer, gone});
+  }
+
+  /// Monitors of actors on the lost peer fire, links break on this side (the peer breaks its
+  /// own), and the peer's monitors of local actors are removed.
+  void fire_watches(connection& c, const error& gone) {
+    using troupe::detail::envelope_kind;
+    for (const watch& w : std::exchange(c.watches, {})) {
+      const weak_actor target = local(w.local);
+      if (!target.address()) continue;
+      const actor other = proxy(c.peer, w.remote);
+      troupe::detail::envelope* e = nullptr;
+      switch (w.kind) {
+        case watch_kind::link: e = signal_envelope(envelope_kind::exit_signal, exit_msg{other, exit_reason(gone)}, other); break;
+        case watch_kind::monitor_out: e = signal_envelope(envelope_kind::down_signal, down_msg{other, exit_reason(gone)}, other); break;
+        case watch_kind::monitor_in:
+          e = new troupe::detail::envelope(envelope_kind::demonitor);
+          e->sender = other;
+          break;
+      }
+      troupe::detail::system_access::enqueue(*target.address(), e);
     }
   }
 
   void on_closed(connection& c, const std::string& reason) {
     if (!c.closed) {
       c.closed = true;
-      if (c.connected) std::exchange(c.connected, {})->fail(error(errc::disconnected, reason));
-      forget(c, reason);
       if (c.ready && sys.should_log(log_level::info))
         sys.logger().info("troupe::net: the connection with {} closed: {}", c.peer.to_string(), reason);
+      lost(c, reason, true);
     }
     // The stream calls nothing after on_closed: the connection can go (after this call returns).
     net->post([self = weak_from_this(), conn = &c] {
@@ -613,12 +968,24 @@ class remote_actor final : public abstract_actor {
  protected:
   bool enqueue(troupe::detail::envelope* e) noexcept override {
     std::unique_ptr<troupe::detail::envelope> owned(e);
+    using troupe::detail::envelope_kind;
     if (auto me = owner_.lock()) return me->send_remote(peer_, id(), std::move(owned));
-    if (owned->kind == troupe::detail::envelope_kind::message) {
-      if (owned->reply)
-        owned->reply.fail(error(errc::disconnected, "the node that reached " + peer_.to_string() + " is gone"));
-      else
-        troupe::detail::system_access::count_dead_letter(system());
+    // The node is gone: as for a node that is not connected.
+    const error gone(errc::disconnected, "the node that reached " + peer_.to_string() + " is gone");
+    try {
+      if (owned->kind == envelope_kind::message) {
+        if (owned->reply)
+          owned->reply.fail(gone);
+        else
+          troupe::detail::system_access::count_dead_letter(system());
+      } else if (owned->sender && (owned->kind == envelope_kind::monitor || owned->kind == envelope_kind::link)) {
+        const actor self = troupe::detail::system_access::handle(this);
+        troupe::detail::system_access::enqueue(
+            *owned->sender.get(), owned->kind == envelope_kind::monitor
+                                      ? signal_envelope(envelope_kind::down_signal, down_msg{self, exit_reason(gone)}, self)
+                                      : signal_envelope(envelope_kind::exit_signal, exit_msg{self, exit_reason(gone)}, self));
+      }
+    } catch (...) {  // out of memory: nothing more to do
     }
     return false;
   }
@@ -631,7 +998,22 @@ class remote_actor final : public abstract_actor {
 }  // namespace
 
 actor node::impl::proxy(node_id peer, actor_id id) {
-  return troupe::detail::system_access::adopt(new remote_actor(sys, weak_from_this(), peer, id));
+  auto it = proxies.find({peer, id});
+  if (it != proxies.end()) return it->second;
+  if (proxies.size() >= proxies_sweep_at) {
+    // Proxies nobody else holds go (a later handle makes a new one, equal to the old).
+    std::erase_if(proxies, [](const auto& p) { return p.second.get()->strong_count() == 1; });
+    proxies_sweep_at = std::max<std::size_t>(1024, 2 * proxies.size());
+  }
+  actor a = troupe::detail::system_access::adopt(new remote_actor(sys, weak_from_this(), peer, id));
+  proxies.emplace(std::make_pair(peer, id), a);
+  return a;
+}
+
+void node::monitor_nodes(const actor& watcher) {
+  if (!watcher) throw std::invalid_argument("troupe::net: monitor_nodes needs an actor");
+  std::lock_guard lock(impl_->m);
+  impl_->node_watchers.emplace_back(watcher);
 }
 
 node::node(actor_system& sys, node_config cfg) : impl_(std::make_shared<impl>(sys, std::move(cfg))) {}
@@ -683,7 +1065,7 @@ std::uint16_t node::listen(const std::string& host, std::uint16_t port) {
 future<node_id> node::connect(const std::string& host, std::uint16_t port) {
   auto st = troupe::detail::make_state<node_id>();
   std::weak_ptr<impl> weak = impl_;
-  impl_->net->connect(host, port, [weak, st](result<std::shared_ptr<stream>> s) {
+  impl_->net->connect(host, port, [weak, st, host, port](result<std::shared_ptr<stream>> s) {
     auto me = weak.lock();
     if (!me) {
       st->fail(error(errc::disconnected, "the node stopped"));
@@ -693,7 +1075,10 @@ future<node_id> node::connect(const std::string& host, std::uint16_t port) {
       st->fail(s.error());
       return;
     }
-    me->adopt(std::move(*s), true).connected = st;
+    if (auto* c = me->adopt(std::move(*s), true)) {
+      c->connected = st;
+      c->dialled = std::make_shared<impl::dial>(impl::dial{host, port, me->cfg.reconnect_delay_min, steady::now()});
+    }
   });
   return future<node_id>(std::move(st));
 }

@@ -1,5 +1,6 @@
 // Nodes, connections and the handshake (node.hpp, docs/protocol.md), over TCP on 127.0.0.1.
 // A raw client written from the protocol document plays the misbehaving peers.
+#include <support/probe.hpp>
 #include <support/test_actors.hpp>
 
 #include <troupe/net/node.hpp>
@@ -102,6 +103,23 @@ class raw_peer {
     unsigned int len = 0;
     HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()), data.data(), data.size(), out.data(), &len);
     return out;
+  }
+
+  /// Completes the handshake as node `me` with `secret`; returns the node's id (0 if refused).
+  std::uint64_t handshake(std::uint64_t me, const std::string& secret) {
+    const std::array<std::uint8_t, 32> my_nonce{9, 8, 7};
+    send_frame(0x01, hello(1, me, my_nonce));
+    std::uint8_t type = 0;
+    std::vector<std::uint8_t> body;
+    if (!read_frame(type, body) || type != 0x01 || body.size() != 42) return 0;
+    std::uint64_t node = 0;
+    for (int i = 0; i < 8; ++i) node |= static_cast<std::uint64_t>(body[2 + i]) << (8 * i);
+    const std::vector<std::uint8_t> node_nonce(body.begin() + 10, body.end());
+    if (!read_frame(type, body) || type != 0x02) return 0;
+    send_frame(0x02, proof(secret, node_nonce, my_nonce, me, node));
+    if (!read_frame(type, body) || type != 0x03) return 0;
+    send_frame(0x03, {});  // (a real client checks the node's proof first)
+    return node;
   }
 
  private:
@@ -268,4 +286,51 @@ TEST_CASE("two nodes connecting to each other at once keep one connection", "[ne
 TEST_CASE("a node without a secret refuses to start", "[net][node]") {
   actor_system sys{two_workers()};
   CHECK_THROWS_AS(net::node(sys, net::node_config{}), std::invalid_argument);
+}
+
+TEST_CASE("a peer that goes silent is presumed down after failure_timeout", "[net][node]") {
+  actor_system sys{two_workers()};
+  auto cfg = config();
+  cfg.heartbeat_interval = std::chrono::milliseconds(20);
+  cfg.failure_timeout = std::chrono::milliseconds(200);
+  net::node n{sys, cfg};
+  auto events = std::make_shared<probe<std::string>>();
+  auto watcher = sys.spawn([events](actor_base&) -> behavior {
+    return {[events](net::node_up e) { events->push("up " + e.peer.to_string()); },
+            [events](net::node_down e) { events->push("down " + e.peer.to_string() + " " + e.reason.message()); }};
+  });
+  n.monitor_nodes(watcher);
+  raw_peer p(n.listen("127.0.0.1", 0));
+  const std::uint64_t me = 0xfeed;
+  REQUIRE(p.handshake(me, "s3cret") == n.id().value);
+  const std::string name = node_id{me}.to_string();
+  CHECK(events->pop() == "up " + name);
+  // The node sends heartbeats; this peer reads them and never answers.
+  std::uint8_t type = 0;
+  std::vector<std::uint8_t> body;
+  REQUIRE(p.read_frame(type, body));
+  CHECK(type == 0x16);
+  CHECK(body.empty());
+  auto down = events->pop();
+  REQUIRE(down);
+  CHECK(down->rfind("down " + name, 0) == 0);
+  CHECK(down->find("presumed down") != std::string::npos);
+  CHECK(p.closed_by_node());
+}
+
+TEST_CASE("a flood of connections beyond max_pending_handshakes is closed at once", "[net][node]") {
+  actor_system sys{two_workers()};
+  auto cfg = config();
+  cfg.max_pending_handshakes = 2;
+  cfg.handshake_timeout = std::chrono::seconds(60);  // only the limit can close the third
+  net::node n{sys, cfg};
+  const auto port = n.listen("127.0.0.1", 0);
+  raw_peer first(port), second(port);
+  raw_peer third(port);  // accepted after the two (the kernel's accept queue is in order)
+  std::uint8_t type = 0;
+  std::vector<std::uint8_t> body;
+  CHECK_FALSE(third.read_frame(type, body));  // closed without even a hello
+  // The two in progress are served as usual.
+  CHECK(first.handshake(0xa1, "s3cret") == n.id().value);
+  CHECK(second.handshake(0xa2, "s3cret") == n.id().value);
 }

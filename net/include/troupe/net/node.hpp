@@ -27,10 +27,33 @@
 // When a connection is lost, requests waiting on it fail with errc::disconnected; sends to a
 // node this node is not connected to are dead letters.
 //
-// Destroy the node before its actor_system.
+// Monitors and links. monitor, link and send_exit work on remote handles as on local ones: a
+// local actor that monitors a remote one gets its down_msg (with the exit reason) when it
+// exits, links propagate exits both ways, and send_exit (kill included) reaches the remote
+// actor. Monitoring or linking a remote actor that does not exist gives a down or exit with
+// errc::receiver_down at once. When the connection to a node is lost, every monitor of an
+// actor there fires with errc::disconnected, every link across it breaks with that reason (on
+// both sides, as in Erlang), and monitors that remote actors held on local ones are removed.
 //
-// Status (issue 10): monitoring and linking remote actors, heartbeats and reconnection come
-// next.
+// A remote handle does not keep an actor alive: keep a local handle (or publish the actor)
+// while other nodes use it. Messages to an actor that has exited fail like local ones
+// (receiver_down for a request, a dead letter for a send).
+//
+// Failure detection. Each side sends a heartbeat every heartbeat_interval; a connection that
+// brings nothing (no frame, no heartbeat) for failure_timeout is presumed dead and closed, with
+// everything above. A process killed outright is noticed sooner: its sockets close.
+//
+// Reconnection. When a connection that connect() made is lost (not refused), the node dials
+// the same address again after reconnect_delay_min, doubling the delay up to
+// reconnect_delay_max, for at most reconnect_for; a refusal (wrong secret) stops it. While no
+// connection is up, sends to that node are dead letters (logged) and requests fail at once
+// with errc::disconnected; nothing is buffered for later. A restarted peer process usually has
+// a new node id, so look its actors up again (monitor_nodes tells when it is back).
+//
+// Node events. monitor_nodes(a) sends actor `a` a node_up when a connection becomes ready and
+// a node_down when it is lost.
+//
+// Destroy the node before its actor_system.
 #pragma once
 
 #include <troupe/actor_system.hpp>
@@ -57,6 +80,20 @@ struct node_config {
   std::size_t max_frame = default_max_frame;
   /// A connection whose handshake is not done by then is dropped.
   duration handshake_timeout = std::chrono::seconds(5);
+  /// Heartbeats go out this often on every connection.
+  duration heartbeat_interval = std::chrono::seconds(1);
+  /// A connection that brings no frame for this long is presumed dead and closed (0: never).
+  duration failure_timeout = std::chrono::seconds(10);
+  /// Redial a lost connection that connect() made (false: never).
+  bool reconnect = true;
+  /// The first redial waits this long; each failed attempt doubles it, up to the max.
+  duration reconnect_delay_min = std::chrono::milliseconds(100);
+  duration reconnect_delay_max = std::chrono::seconds(5);
+  /// Redialling stops (with a logged warning) this long after the connection was lost.
+  duration reconnect_for = std::chrono::minutes(1);
+  /// Connections accepted but not yet through their handshake, at most (a flood of
+  /// connections beyond it is closed at once, with a logged reason).
+  std::size_t max_pending_handshakes = 64;
   /// Makes the transport (tests plug in a simulated network); empty: TCP.
   std::function<std::unique_ptr<transport>()> transport_factory = {};
 };
@@ -67,6 +104,17 @@ struct connection_info {
   std::string address; // the peer's address
   bool outgoing;       // this node opened it
   bool ready;          // the handshake is done
+};
+
+/// Sent to the actors given to node::monitor_nodes when a connection to `peer` becomes ready.
+struct node_up {
+  node_id peer;
+  std::string address;  // "host:port" of the connection
+};
+/// Sent when the connection to `peer` is lost (`reason` says how: errc::disconnected).
+struct node_down {
+  node_id peer;
+  error reason = errc::disconnected;
 };
 
 class node {
@@ -98,6 +146,10 @@ class node {
   /// local one (send, request). Fails with errc::receiver_down if nothing is published under
   /// that name there, errc::disconnected if `peer` is not connected.
   [[nodiscard]] future<actor> lookup(node_id peer, std::string name);
+
+  /// Sends `watcher` a node_up or node_down message each time a connection to another node
+  /// becomes ready or is lost, until the watcher exits.
+  void monitor_nodes(const actor& watcher);
 
   /// The connections now (blocks briefly for the network thread's answer).
   std::vector<connection_info> connections() const;

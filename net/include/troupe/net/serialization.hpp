@@ -21,6 +21,8 @@
 //   troupe::error              u8 code (1..13, troupe::errc), then the detail as a string
 //                              (empty: none); not default-constructible, so read it into an
 //                              existing error, not through decode<error>
+//   troupe::exit_reason        u8 exit_code (0 normal, 1 shutdown, 2 kill, 3 error,
+//                              4 exception), then for 3 and 4 the error
 //   troupe::node_id            u64
 //   troupe::actor              u64 node, u64 actor id (0, 0: an empty handle)
 //
@@ -39,6 +41,7 @@
 #include <troupe/abstract_actor.hpp>
 #include <troupe/actor.hpp>
 #include <troupe/error.hpp>
+#include <troupe/exit_reason.hpp>
 #include <troupe/result.hpp>
 
 #include <boost/pfr/core.hpp>
@@ -254,6 +257,7 @@ constexpr std::size_t min_encoded_size() {
   else if constexpr (std::is_same_v<T, actor>) return 16;
   else if constexpr (std::is_same_v<T, node_id>) return 8;
   else if constexpr (std::is_same_v<T, error>) return 5;
+  else if constexpr (std::is_same_v<T, exit_reason>) return 1;
   else if constexpr (detail::is_duration<T>::value) return sizeof(typename T::rep);
   else return 0;  // aggregates, tuples, pointers: at least nothing (conservative)
 }
@@ -320,6 +324,12 @@ void write_value(writer& w, const T& v) {
   } else if constexpr (std::is_same_v<T, error>) {
     w.u8(static_cast<std::uint8_t>(v.code()));
     net::write(w, std::string(v.detail()));
+  } else if constexpr (std::is_same_v<T, exit_reason>) {
+    w.u8(static_cast<std::uint8_t>(v.code()));
+    if (v.code() == exit_code::error || v.code() == exit_code::exception) {
+      const error none(errc::user);
+      net::write(w, v.error() ? *v.error() : none);
+    }
   } else if constexpr (std::is_same_v<T, node_id>) {
     w.u64(v.value);
   } else if constexpr (std::is_same_v<T, actor>) {
@@ -439,6 +449,18 @@ void read_value(reader& r, T& v) {
       return;
     }
     v = detail.empty() ? error(static_cast<errc>(code)) : error(static_cast<errc>(code), std::move(detail));
+  } else if constexpr (std::is_same_v<T, exit_reason>) {
+    const auto code = r.u8();
+    if (!r.ok()) return;
+    if (code > static_cast<std::uint8_t>(exit_code::exception)) {
+      r.fail("an exit code out of range");
+    } else if (code == static_cast<std::uint8_t>(exit_code::error) || code == static_cast<std::uint8_t>(exit_code::exception)) {
+      error e(errc::user);
+      net::read(r, e);
+      if (r.ok()) v = code == static_cast<std::uint8_t>(exit_code::error) ? exit_reason(std::move(e)) : exit_reason::exception(std::string(e.detail()));
+    } else {
+      v = code == 0 ? exit_reason::normal() : code == 1 ? exit_reason::shutdown() : exit_reason::kill();
+    }
   } else if constexpr (std::is_same_v<T, node_id>) {
     v.value = r.u64();
   } else if constexpr (std::is_same_v<T, actor>) {
