@@ -14,6 +14,7 @@ packages=(
   libcaf-dev                       # CAF 0.17, the peer measured in tools/bench
   libasan8 libubsan1 libtsan2      # runtimes for the asan and tsan presets
   clang libclang-rt-14-dev         # the fuzz preset: clang 14 with libFuzzer
+  python3                          # tests/net: a client of the wire protocol in another language
 )
 
 missing=()
