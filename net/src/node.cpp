@@ -125,6 +125,9 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     bool redialled = false;  // a redial made this connection
     // Monitors and links across this connection, to fire (or clear) when it is lost.
     std::vector<watch> watches;
+    // Local actors whose handles went to the peer inside values: kept alive while the
+    // connection lasts, as a handle the peer holds would keep a local actor alive.
+    std::unordered_map<actor_id, actor> held;
     // Type numbers of this connection, each direction its own (type_def frames).
     std::unordered_map<const message_type*, std::uint32_t> out_types;
     std::vector<const message_type*> in_types;  // null: a name this node has not registered
@@ -287,7 +290,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       case frame_type::reply: return on_reply(c, r);
       case frame_type::lookup: return on_lookup(c, r);
       case frame_type::lookup_reply: return on_lookup_reply(c, r);
-      case frame_type::monitor: return on_signal(c, r);
+      case frame_type::signal: return on_signal(c, r);
       default:
         return drop(c, "a frame of type " + std::to_string(static_cast<int>(f.type)) + " this node does not serve yet");
     }
@@ -406,7 +409,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   }
 
   void send_signal_frame(connection& c, signal_kind kind, actor_id from, actor_id to, const exit_reason* reason) {
-    send_frame(c, frame_type::monitor, [&](writer& w) {
+    send_frame(c, frame_type::signal, [&](writer& w) {
       w.u8(static_cast<std::uint8_t>(kind));
       w.u64(from);
       w.u64(to);
@@ -488,7 +491,25 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     std::optional<signal_kind> signal;  // signals
     exit_reason reason;
     actor sender;  // a signal's local sender (told at once if the peer is not connected)
+    std::vector<actor> handles;  // local actors named in the payload (kept alive, see held)
   };
+
+  /// Writes handles for one peer: exports local actors and collects them, so that the
+  /// connection keeps them alive.
+  struct handle_collector final : handle_resolver {
+    impl& me;
+    std::vector<actor>& out;
+    handle_collector(impl& m, std::vector<actor>& o) : me(m), out(o) {}
+    actor resolve(node_id n, actor_id id) override { return me.resolve(n, id); }
+    std::pair<node_id, actor_id> address_of(const actor& a) override {
+      if (a.node() == me.sys.node()) out.push_back(a);
+      return me.address_of(a);
+    }
+  };
+
+  static void hold(connection& c, std::vector<actor>& handles) {
+    for (auto& a : handles) c.held.try_emplace(a.id(), std::move(a));
+  }
 
   /// Counts a dead letter and logs why: at warn level at most once a second (with how many were
   /// not shown), at debug level otherwise. Any thread.
@@ -554,7 +575,8 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
           return false;
         }
         o->type = t;
-        writer w(o->payload, this);
+        handle_collector handles(*this, o->handles);
+        writer w(o->payload, &handles);
         t->write_message(w, *e);
         o->reply = std::move(e->reply);
       }
@@ -573,6 +595,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     if (it == by_peer.end()) return unreachable(o);
     connection& c = *it->second;
     if (o.signal) return transmit_signal(c, o);
+    hold(c, o.handles);
     std::vector<std::byte> out;
     const std::uint32_t number = type_number(c, o.type, out);
     std::uint64_t request = 0;
@@ -676,18 +699,21 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
         return;
       }
       auto payload = std::make_shared<std::vector<std::byte>>();
+      auto handles = std::make_shared<std::vector<actor>>();
       try {
-        writer w(*payload, me.get());
+        handle_collector collect(*me, *handles);
+        writer w(*payload, &collect);
         t->write(w, value);
       } catch (const std::exception& ex) {
         post_error(*me, error(errc::handler_exception, std::string("cannot serialize the reply: ") + ex.what()));
         return;
       }
-      me->net->post([self = owner, peer = peer, request = request, t, payload] {
+      me->net->post([self = owner, peer = peer, request = request, t, payload, handles] {
         auto o = self.lock();
         if (!o) return;
         auto it = o->by_peer.find(peer);
         if (it == o->by_peer.end()) return;  // the requester's side fails it with disconnected
+        hold(*it->second, *handles);
         std::vector<std::byte> out;
         const std::uint32_t number = o->type_number(*it->second, t, out);
         auto at = begin_frame(out, frame_type::reply);
@@ -780,6 +806,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       }
       if (loser.dialled && !winner.dialled) winner.dialled = std::exchange(loser.dialled, {});
       for (const watch& w : std::exchange(loser.watches, {})) winner.watches.push_back(w);
+      for (auto& [id, a] : loser.held) winner.held.try_emplace(id, std::move(a));
       by_peer[c.peer] = &winner;
       // (The loser was never in by_peer, or its watches move: none are made before ready.)
       drop(loser, "a duplicate connection (both nodes connected at once)", false, false, false);
@@ -914,6 +941,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       }
     }
     fire_watches(c, gone);
+    c.held.clear();  // the peer's handles are gone with it
     tell_watchers(node_down{c.peer, gone});
   }
 

@@ -107,6 +107,9 @@ TEST_CASE("values round-trip through the wire encoding", "[net][serialization]")
   CHECK(*decode<double>(encode(-2.5)) == -2.5);
   CHECK(*decode<node_id>(encode(node_id{77})) == node_id{77});
   CHECK(*decode<actor>(encode(actor())) == actor());  // an empty handle needs no node
+  for (const exit_reason& r : {exit_reason::normal(), exit_reason::shutdown(), exit_reason::kill(),
+                               exit_reason(error(errc::user, "why")), exit_reason::exception("thrown")})
+    CHECK(*decode<exit_reason>(encode(r)) == r);
   auto shared = std::make_shared<const std::vector<int>>(std::vector<int>{9});
   auto shared_back = decode<std::shared_ptr<const std::vector<int>>>(encode(shared));
   REQUIRE(shared_back);
@@ -126,6 +129,9 @@ TEST_CASE("the encoding is the documented one, byte for byte", "[net][serializat
   CHECK(encode(line{"x", 3}) == bytes({1, 0, 0, 0, 'x', 3, 0, 0, 0}));            // fields in order
   CHECK(encode(1.0) == bytes({0, 0, 0, 0, 0, 0, 0xf0, 0x3f}));                     // IEEE 754
   CHECK(encode(error(errc::timeout, "x")) == bytes({1, 1, 0, 0, 0, 'x'}));         // code + detail
+  CHECK(encode(exit_reason::kill()) == bytes({2}));                               // exit code
+  CHECK(encode(exit_reason(error(errc::user, "x"))) == bytes({3, 11, 1, 0, 0, 0, 'x'}));  // + error
+  CHECK_FALSE(decode<exit_reason>(bytes({5})));                                   // out of range
 }
 
 TEST_CASE("malformed input fails the reader and never reads past the end", "[net][serialization]") {

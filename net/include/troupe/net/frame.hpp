@@ -29,7 +29,7 @@ enum class frame_type : std::uint8_t {
   type_def = 0x10,    // binds a type number to a registered type name for this direction
   message = 0x11,     // a send or a request to an actor
   reply = 0x12,       // the answer to a request: a value or an error
-  monitor = 0x13,     // monitor / demonitor / link / unlink / exit / down between actors
+  signal = 0x13,      // link / unlink / monitor / demonitor / exit / down / kill between actors
   lookup = 0x14,      // look a published name up
   lookup_reply = 0x15,
   heartbeat = 0x16,   // liveness, both ways

@@ -35,9 +35,12 @@
 // actor there fires with errc::disconnected, every link across it breaks with that reason (on
 // both sides, as in Erlang), and monitors that remote actors held on local ones are removed.
 //
-// A remote handle does not keep an actor alive: keep a local handle (or publish the actor)
-// while other nodes use it. Messages to an actor that has exited fail like local ones
-// (receiver_down for a request, a dead letter for a send).
+// Lifetimes. A handle sent to another node inside a message or reply keeps the actor alive
+// while the connection to that node lasts, as a local handle would (an actor that quits still
+// quits). A published actor lives while published. The sender of a message is not kept alive
+// by the message: a reply to current_sender() after it exited is a dead letter. Messages to an
+// actor that has exited fail like local ones (receiver_down for a request, a dead letter for
+// a send).
 //
 // Failure detection. Each side sends a heartbeat every heartbeat_interval; a connection that
 // brings nothing (no frame, no heartbeat) for failure_timeout is presumed dead and closed, with
