@@ -103,3 +103,14 @@ TEST_CASE("remote failures are reported at once, never as timeouts", "[net][remo
     CHECK(later.error() == errc::disconnected);
   }
 }
+
+TEST_CASE("a handle sent to another node keeps its actor alive while connected", "[net][remote]") {
+  pair_of_nodes p;
+  auto got = std::make_shared<probe<std::string>>();
+  {
+    // Nobody here keeps a handle: only the one that went to b inside the message.
+    auto listener = p.a_sys.spawn([got](actor_base&) -> behavior { return {[got](echoed e) { got->push(e.text); }}; });
+    send(p.remote, call_me_back{listener, "still here"});
+  }
+  CHECK(got->pop() == "still here!");
+}
