@@ -39,6 +39,11 @@ struct sizes {
   long scatter_rounds = 10'000;
   int idle_cpu_actors = 10'000;
   double idle_cpu_seconds = 5.0;
+  // Remote workloads: two processes on 127.0.0.1.
+  long remote_round_trips = 20'000;
+  long remote_stream_messages = 2'000'000;
+  long remote_requests = 200'000;
+  int remote_requests_in_flight = 100;
 
   static sizes quick();
 };
@@ -50,6 +55,26 @@ inline void check(bool ok, const std::string& what) {
 inline double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
+
+/// A server in a child process, for the remote workloads (both sides of each run in two
+/// processes). `body(port_fd, stop_fd)` runs in the child: it must listen, write its port with
+/// report_port(port_fd, port), then call wait_for_stop(stop_fd) and return. Create it before
+/// anything starts a thread (the child is forked).
+class server_process {
+ public:
+  explicit server_process(void (*body)(int port_fd, int stop_fd, const sizes& s), const sizes& s);
+  ~server_process();  // tells the child to stop and reaps it
+  server_process(const server_process&) = delete;
+  server_process& operator=(const server_process&) = delete;
+  unsigned short port() const { return port_; }
+
+ private:
+  int pid_ = -1;
+  int stop_fd_ = -1;
+  unsigned short port_ = 0;
+};
+void report_port(int port_fd, unsigned short port);
+void wait_for_stop(int stop_fd);
 
 /// Resident set size of this process, in bytes (from /proc/self/statm).
 std::size_t resident_bytes();
@@ -71,7 +96,15 @@ double request_response_then(const sizes&);
 double request_response_await(const sizes&);
 double scatter_gather(const sizes&);
 double idle_cpu(const sizes&);
+double remote_ping_pong(const sizes&);
+double remote_stream(const sizes&);
+double remote_request(const sizes&);
 }  // namespace troupe_side
+
+// The floors: the same work with no framework (see docs/performance.md, "why this is the limit").
+namespace floor_side {
+double raw_tcp_rtt(const sizes&);  // a Boost.Asio echo of 16 bytes, one in flight: round trips/s
+}  // namespace floor_side
 
 namespace caf_side {
 double ping_pong(const sizes&);
@@ -87,6 +120,9 @@ double request_response_then(const sizes&);
 double request_response_await(const sizes&);
 double scatter_gather(const sizes&);
 double idle_cpu(const sizes&);
+double remote_ping_pong(const sizes&);
+double remote_stream(const sizes&);
+double remote_request(const sizes&);
 }  // namespace caf_side
 
 }  // namespace bench

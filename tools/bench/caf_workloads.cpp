@@ -5,6 +5,7 @@
 #include "bench.hpp"
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 
 #include <cmath>
 #include <memory>
@@ -536,6 +537,151 @@ double scatter_gather(const sizes& s) {
   for (auto& a : servers) anon_send_exit(a, exit_reason::user_shutdown);
   anon_send_exit(g, exit_reason::user_shutdown);
   return static_cast<double>(s.scatter_rounds) / secs;
+}
+
+
+// -- remote workloads: two processes on 127.0.0.1, caf::io's BASP ---------------------------------
+
+namespace {
+
+using item_atom = atom_constant<atom("item")>;
+using sdone_atom = atom_constant<atom("sdone")>;
+using rgo_atom = atom_constant<atom("rgo")>;
+
+actor_system_config& configure_io(actor_system_config& cfg, const sizes& s) {
+  configure(cfg, s);
+  cfg.load<io::middleman>();
+  return cfg;
+}
+
+behavior remote_sink(event_based_actor*) {
+  auto received = std::make_shared<long>(0);
+  auto next = std::make_shared<long>(0);
+  return {[=](item_atom, long n) {
+            if (n != (*next)++) throw bench_failure("remote_stream: out of order");
+            ++*received;
+          },
+          [=](sdone_atom) { return *received; }};
+}
+
+behavior remote_server(event_based_actor*) {
+  return {[](work_atom, long n) { return n + 1; }};
+}
+
+/// Publishes what `make` spawns on a free port of 127.0.0.1, then waits to be stopped.
+template <class Fn>
+void serve_one(int port_fd, int stop_fd, const sizes& s, Fn make) {
+  actor_system_config cfg;
+  actor_system sys{configure_io(cfg, s)};
+  auto a = make(sys);
+  auto port = sys.middleman().publish(a, 0, "127.0.0.1");
+  check(static_cast<bool>(port), "CAF: cannot publish");
+  report_port(port_fd, *port);
+  wait_for_stop(stop_fd);
+  anon_send_exit(a, exit_reason::user_shutdown);
+}
+
+void serve_ponger(int port_fd, int stop_fd, const sizes& s) {
+  serve_one(port_fd, stop_fd, s, [](actor_system& sys) { return sys.spawn(ponger); });
+}
+void serve_sink(int port_fd, int stop_fd, const sizes& s) {
+  serve_one(port_fd, stop_fd, s, [](actor_system& sys) { return sys.spawn(remote_sink); });
+}
+void serve_server(int port_fd, int stop_fd, const sizes& s) {
+  serve_one(port_fd, stop_fd, s, [](actor_system& sys) { return sys.spawn(remote_server); });
+}
+
+actor connect_to(actor_system& sys, unsigned short port) {
+  auto r = sys.middleman().remote_actor("127.0.0.1", port);
+  check(static_cast<bool>(r), "CAF: cannot reach the server process");
+  return *r;
+}
+
+struct requester_state {
+  actor server;
+  long sent = 0, answered = 0, total = 0, sum = 0;
+  response_promise done;
+};
+
+void issue_request(stateful_actor<requester_state>* self) {
+  const long n = self->state.sent++;
+  self->request(self->state.server, infinite, work_atom::value, n).then([=](long v) {
+    auto& st = self->state;
+    st.sum += v;
+    if (++st.answered == st.total) {
+      st.done.deliver(st.sum);
+      return;
+    }
+    if (st.sent < st.total) issue_request(self);
+  });
+}
+
+behavior requester(stateful_actor<requester_state>* self) {
+  return {[=](run_atom, const actor& server, long total, int in_flight) {
+    self->state.server = server;
+    self->state.total = total;
+    self->state.done = self->make_response_promise();
+    for (int i = 0; i < in_flight && self->state.sent < total; ++i) issue_request(self);
+    return self->state.done;
+  }};
+}
+
+struct streamer_state {
+  response_promise done;
+};
+
+behavior streamer(stateful_actor<streamer_state>* self) {
+  return {[=](rgo_atom, const actor& sink, long count) {
+    for (long i = 0; i < count; ++i) self->send(sink, item_atom::value, i);
+    self->state.done = self->make_response_promise();
+    self->request(sink, infinite, sdone_atom::value).then([=](long n) { self->state.done.deliver(n); });
+    return self->state.done;
+  }};
+}
+
+}  // namespace
+
+double remote_ping_pong(const sizes& s) {
+  server_process server(serve_ponger, s);
+  actor_system_config cfg;
+  actor_system sys{configure_io(cfg, s)};
+  auto remote = connect_to(sys, server.port());
+  auto ping = sys.spawn(pinger);
+  auto t0 = clk::now();
+  long n = ask<long>(sys, ping, serve_atom::value, remote, s.remote_round_trips);
+  double secs = seconds_since(t0);
+  // The server's node holds our actors while connected: stop them, or ~actor_system waits.
+  anon_send_exit(ping, exit_reason::user_shutdown);
+  check(n == s.remote_round_trips, "remote_ping_pong: wrong number of round trips");
+  return static_cast<double>(s.remote_round_trips) / secs;
+}
+
+double remote_stream(const sizes& s) {
+  server_process server(serve_sink, s);
+  actor_system_config cfg;
+  actor_system sys{configure_io(cfg, s)};
+  auto remote = connect_to(sys, server.port());
+  auto st = sys.spawn(streamer);
+  auto t0 = clk::now();
+  long n = ask<long>(sys, st, rgo_atom::value, remote, s.remote_stream_messages);
+  double secs = seconds_since(t0);
+  anon_send_exit(st, exit_reason::user_shutdown);
+  check(n == s.remote_stream_messages, "remote_stream: messages lost");
+  return static_cast<double>(s.remote_stream_messages) / secs;
+}
+
+double remote_request(const sizes& s) {
+  server_process server(serve_server, s);
+  actor_system_config cfg;
+  actor_system sys{configure_io(cfg, s)};
+  auto remote = connect_to(sys, server.port());
+  auto r = sys.spawn(requester);
+  auto t0 = clk::now();
+  long sum = ask<long>(sys, r, run_atom::value, remote, s.remote_requests, s.remote_requests_in_flight);
+  double secs = seconds_since(t0);
+  anon_send_exit(r, exit_reason::user_shutdown);
+  check(sum == s.remote_requests * (s.remote_requests + 1) / 2, "remote_request: wrong answers");
+  return static_cast<double>(s.remote_requests) / secs;
 }
 
 }  // namespace bench::caf_side

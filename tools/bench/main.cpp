@@ -43,6 +43,9 @@ sizes sizes::quick() {
   s.scatter_rounds = 100;
   s.idle_cpu_actors = 1'000;
   s.idle_cpu_seconds = 0.2;
+  s.remote_round_trips = 500;
+  s.remote_stream_messages = 20'000;
+  s.remote_requests = 5'000;
   return s;
 }
 
@@ -72,6 +75,8 @@ struct workload {
   bool higher_is_better;
   fn troupe;
   fn caf;
+  fn floor = nullptr;              // the same work with no framework, run beside them
+  const char* floor_name = nullptr;
 };
 
 const std::vector<workload>& all_workloads() {
@@ -91,6 +96,10 @@ const std::vector<workload>& all_workloads() {
        caf_side::request_response_await},
       {"scatter_gather", "rounds/s", true, troupe_side::scatter_gather, caf_side::scatter_gather},
       {"idle_cpu", "cpu s", false, troupe_side::idle_cpu, caf_side::idle_cpu},
+      {"remote_ping_pong", "round trips/s", true, troupe_side::remote_ping_pong, caf_side::remote_ping_pong,
+       floor_side::raw_tcp_rtt, "raw_tcp_rtt"},
+      {"remote_stream", "msgs/s", true, troupe_side::remote_stream, caf_side::remote_stream},
+      {"remote_request", "requests/s", true, troupe_side::remote_request, caf_side::remote_request},
   };
   return w;
 }
@@ -242,7 +251,7 @@ int main(int argc, char** argv) {
   cli.add_flag("--quick", quick, "Small sizes (CI smoke run)");
   cli.add_option("--json", json_path, "Also write the results as JSON to FILE")->type_name("FILE");
   cli.add_option("--only", only, "Run one side in this process (no fork, no table), for profiling")
-      ->check(CLI::IsMember({"troupe", "caf"}));
+      ->check(CLI::IsMember({"troupe", "caf", "floor"}));
   cli.add_option("--scaling", scaling_path, "Throughput and memory from 2 to 1,000,000 actors, as JSON to FILE")
       ->type_name("FILE");
   cli.add_flag("--list", list, "List the workloads and their units");
@@ -258,32 +267,35 @@ int main(int argc, char** argv) {
   if (!only.empty()) {  // profiling mode: no fork, no table
     for (auto& w : all_workloads()) {
       if (!selected.empty() && std::find(selected.begin(), selected.end(), w.name) == selected.end()) continue;
-      for (int r = 0; r < reps; ++r)
-        std::printf("%s [%s]: %s %s\n", w.name, only.c_str(), format((only == "caf" ? w.caf : w.troupe)(s)).c_str(),
-                    w.unit);
+      fn f = only == "caf" ? w.caf : only == "floor" ? w.floor : w.troupe;
+      if (!f) continue;
+      for (int r = 0; r < reps; ++r) std::printf("%s [%s]: %s %s\n", w.name, only.c_str(), format(f(s)).c_str(), w.unit);
     }
     return 0;
   }
   const std::string machine = machine_description();
   std::printf("troupe-bench: %s; %zu workers each; %d reps%s\n\n", machine.c_str(), s.workers, reps,
               quick ? " (quick sizes)" : "");
-  std::printf("%-24s %-14s %12s %12s %10s %25s %25s\n", "workload", "unit", "troupe", "caf", "advantage",
-              "troupe min..max", "caf min..max");
+  std::printf("%-24s %-14s %12s %12s %10s %25s %25s   %s\n", "workload", "unit", "troupe", "caf", "advantage",
+              "troupe min..max", "caf min..max", "floor: cost (troupe / the no-framework floor)");
 
   bool failed = false;
   json::array rows;
   for (auto& w : all_workloads()) {
     if (!selected.empty() && std::find(selected.begin(), selected.end(), w.name) == selected.end()) continue;
-    std::vector<double> tr, cf;
+    std::vector<double> tr, cf, fl;
     for (int r = 0; r < reps; ++r) {
       auto a = run_isolated(w.troupe, s, (std::string(w.name) + " [troupe]").c_str());
       auto b = run_isolated(w.caf, s, (std::string(w.name) + " [caf]").c_str());
-      if (!a || !b) {
+      std::optional<double> f;
+      if (w.floor) f = run_isolated(w.floor, s, (std::string(w.name) + " [" + w.floor_name + "]").c_str());
+      if (!a || !b || (w.floor && !f)) {
         failed = true;
         break;
       }
       tr.push_back(*a);
       cf.push_back(*b);
+      if (f) fl.push_back(*f);
     }
     if (tr.empty() || cf.size() != tr.size()) {
       std::printf("%-24s FAILED\n", w.name);
@@ -293,20 +305,33 @@ int main(int argc, char** argv) {
     // For "lower is better" figures near zero (idle CPU), a floor keeps the ratio finite.
     const double floor = 1e-3;
     double adv = w.higher_is_better ? t.median / c.median : std::max(c.median, floor) / std::max(t.median, floor);
-    std::printf("%-24s %-14s %12s %12s %9.2fx %25s %25s\n", w.name, w.unit, format(t.median).c_str(),
+    std::string floor_text;
+    json::object row{{"name", w.name},
+                     {"unit", w.unit},
+                     {"higher_is_better", w.higher_is_better},
+                     {"troupe", t.median},
+                     {"caf", c.median},
+                     {"advantage", adv},
+                     {"troupe_min", t.min},
+                     {"troupe_max", t.max},
+                     {"caf_min", c.min},
+                     {"caf_max", c.max}};
+    if (!fl.empty()) {
+      // Cost: how many times the floor's time per unit troupe takes (1 = at the limit).
+      const stats f = summarize(fl);
+      const double cost = w.higher_is_better ? f.median / t.median : t.median / std::max(f.median, floor);
+      floor_text = "   " + std::string(w.floor_name) + " " + format(f.median) + ": " + format(cost) + "x";
+      row["floor_name"] = w.floor_name;
+      row["floor"] = f.median;
+      row["floor_min"] = f.min;
+      row["floor_max"] = f.max;
+      row["cost"] = cost;
+    }
+    std::printf("%-24s %-14s %12s %12s %9.2fx %25s %25s%s\n", w.name, w.unit, format(t.median).c_str(),
                 format(c.median).c_str(), adv, (format(t.min) + ".." + format(t.max)).c_str(),
-                (format(c.min) + ".." + format(c.max)).c_str());
+                (format(c.min) + ".." + format(c.max)).c_str(), floor_text.c_str());
     std::fflush(stdout);
-    rows.push_back(json::object{{"name", w.name},
-                                {"unit", w.unit},
-                                {"higher_is_better", w.higher_is_better},
-                                {"troupe", t.median},
-                                {"caf", c.median},
-                                {"advantage", adv},
-                                {"troupe_min", t.min},
-                                {"troupe_max", t.max},
-                                {"caf_min", c.min},
-                                {"caf_max", c.max}});
+    rows.push_back(std::move(row));
   }
   const bool written =
       json_path.empty() ||
