@@ -7,11 +7,48 @@
 #include "dead_letters.hpp"
 #include "actor_registry.hpp"
 
+#include <troupe/detail/activation.hpp>
+
 #include <spdlog/logger.h>
+
+#include <vector>
 
 namespace troupe {
 
 using detail::current_scope;
+
+namespace {
+
+using flush_list = std::vector<std::shared_ptr<detail::deferred_flush>>;
+thread_local flush_list* tls_flushes = nullptr;
+
+/// One activation: what it deferred (defer_to_activation_end) is flushed when it ends.
+class activation_scope {
+ public:
+  activation_scope() noexcept : prev_(std::exchange(tls_flushes, &mine_)) {}
+  ~activation_scope() {
+    tls_flushes = prev_;
+    for (auto& f : mine_) f->flush();
+  }
+  activation_scope(const activation_scope&) = delete;
+  activation_scope& operator=(const activation_scope&) = delete;
+
+ private:
+  flush_list mine_;
+  flush_list* prev_;
+};
+
+}  // namespace
+
+bool detail::defer_to_activation_end(std::shared_ptr<deferred_flush> f) noexcept {
+  if (!tls_flushes) return false;
+  try {
+    tls_flushes->push_back(std::move(f));
+    return true;
+  } catch (...) {
+    return false;  // out of memory: the caller flushes now
+  }
+}
 
 void actor_base::initialize() {
   {
@@ -46,6 +83,7 @@ void actor_base::refuse_start() noexcept {
 
 resumable::resume_result actor_base::resume(std::size_t max_messages) noexcept {
   if (state_ == run_state::dead) return resume_result::done;
+  activation_scope activation;  // (declared first: flushes after the current actor is reset)
   current_scope scope(this);
   for (std::size_t n = 0; n < max_messages; ++n) {
     detail::envelope* e = next_envelope();

@@ -4,6 +4,8 @@
 
 #include <troupe/net/serialization.hpp>
 
+#include <troupe/detail/activation.hpp>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -18,6 +20,8 @@
 #include <set>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
+#include <shared_mutex>
 #include <stdexcept>
 
 namespace troupe::net {
@@ -105,7 +109,10 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     watch_kind kind;
   };
 
-  struct connection final : stream_handler {
+  /// One connection. Receiving and the handshake are loop-only; sending happens on any thread,
+  /// under out_m: frames are appended to `out` and flushed as one write, at the end of the
+  /// sending actor's activation (troupe/detail/activation.hpp) or at once elsewhere.
+  struct connection final : stream_handler, troupe::detail::deferred_flush, std::enable_shared_from_this<connection> {
     impl& owner;
     std::shared_ptr<stream> io;
     frame_decoder decoder;
@@ -123,17 +130,45 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     // Where connect() dialled, for redialling when the connection is lost (outgoing only).
     std::shared_ptr<dial> dialled;
     bool redialled = false;  // a redial made this connection
+    std::vector<const message_type*> in_types;  // the peer's type numbers; null: not registered here
+    // Loop-only cache of the local actors messages here are addressed to.
+    std::unordered_map<actor_id, weak_actor> targets;
+
+    // -- the sending side (any thread, under out_m) --
+    std::mutex out_m;
+    std::vector<std::byte> out;    // frames not yet handed to the stream
+    bool flush_deferred = false;   // an activation will flush `out` when it ends
+    bool out_closed = false;       // lost: nothing more is sent on it
+    std::unordered_map<const message_type*, std::uint32_t> out_types;  // our type numbers
+    std::unordered_set<actor_id> announced;  // local senders already exported
     // Monitors and links across this connection, to fire (or clear) when it is lost.
     std::vector<watch> watches;
     // Local actors whose handles went to the peer inside values: kept alive while the
     // connection lasts, as a handle the peer holds would keep a local actor alive.
     std::unordered_map<actor_id, actor> held;
-    // Type numbers of this connection, each direction its own (type_def frames).
-    std::unordered_map<const message_type*, std::uint32_t> out_types;
-    std::vector<const message_type*> in_types;  // null: a name this node has not registered
 
-    connection(impl& o, std::shared_ptr<stream> s, bool out)
-        : owner(o), io(std::move(s)), decoder(o.cfg.max_frame), outgoing(out) {}
+    void flush() noexcept override {
+      std::vector<std::byte> frames;
+      {
+        std::lock_guard lock(out_m);
+        flush_deferred = false;
+        frames.swap(out);
+      }
+      if (!frames.empty()) io->write(std::move(frames));
+    }
+
+    /// After appending to `out` (with `lock` on out_m held): flushes now, or at the end of the
+    /// running actor's activation.
+    void flush_soon(std::unique_lock<std::mutex>& lock) {
+      if (flush_deferred) return;  // an activation flushes what we appended
+      flush_deferred = true;
+      lock.unlock();
+      if (!troupe::detail::defer_to_activation_end(std::shared_ptr<troupe::detail::deferred_flush>(shared_from_this())))
+        flush();
+    }
+
+    connection(impl& o, std::shared_ptr<stream> s, bool opened_here)
+        : owner(o), io(std::move(s)), decoder(o.cfg.max_frame), outgoing(opened_here) {}
 
     void on_bytes(std::span<const std::byte> bytes) override { owner.on_bytes(*this, bytes); }
     void on_closed(const std::string& reason) override { owner.on_closed(*this, reason); }
@@ -143,13 +178,16 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   node_config cfg;
   std::unique_ptr<transport> net;
   // Loop-only state.
-  std::vector<std::unique_ptr<connection>> conns;
-  std::map<node_id, connection*> by_peer;
-  std::uint64_t next_request = 1;
+  std::vector<std::shared_ptr<connection>> conns;
+  // The ready connection to each peer: written on the loop, read by senders on any thread.
+  mutable std::shared_mutex peers_m;
+  std::map<node_id, std::shared_ptr<connection>> by_peer;
+  std::atomic<std::uint64_t> next_request{1};
   struct pending_request {
     troupe::detail::reply_handle reply;
-    node_id peer;
+    const connection* conn;  // the connection it went out on
   };
+  std::mutex requests_m;
   std::unordered_map<std::uint64_t, pending_request> requests;  // sent to remote actors
   struct pending_lookup {
     troupe::detail::state_ptr<actor> result;
@@ -179,15 +217,35 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     net = cfg.transport_factory ? cfg.transport_factory() : make_tcp_transport();
   }
 
-  /// Sends one frame on `c`: `body(w)` writes what follows the type byte.
+  /// Appends one frame to `c.out` (out_m held): `body(w)` writes what follows the type byte. A
+  /// frame over the size limit is taken back, and std::length_error thrown.
+  template <class Body>
+  void append_frame(connection& c, frame_type type, Body&& body) {
+    const std::size_t at = begin_frame(c.out, type);
+    try {
+      writer w(c.out, this);
+      body(w);
+      finish_frame(c.out, at, cfg.max_frame);
+    } catch (...) {
+      c.out.resize(at);
+      throw;
+    }
+  }
+
+  /// Sends one frame on `c` (at once, or at the end of the running actor's activation).
   template <class Body>
   void send_frame(connection& c, frame_type type, Body&& body) {
-    std::vector<std::byte> out;
-    auto at = begin_frame(out, type);
-    writer w(out, this);
-    body(w);
-    finish_frame(out, at, cfg.max_frame);
-    c.io->write(std::move(out));
+    std::unique_lock lock(c.out_m);
+    if (c.out_closed) return;
+    append_frame(c, type, body);
+    c.flush_soon(lock);
+  }
+
+  /// The ready connection to `peer`, if any (any thread).
+  std::shared_ptr<connection> connection_to(node_id peer) const {
+    std::shared_lock lock(peers_m);
+    auto it = by_peer.find(peer);
+    return it == by_peer.end() ? nullptr : it->second;
   }
 
   // -- starting connections (on the loop) ------------------------------------------------------
@@ -205,7 +263,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
         return nullptr;
       }
     }
-    conns.push_back(std::make_unique<connection>(*this, std::move(s), opened_here));
+    conns.push_back(std::make_shared<connection>(*this, std::move(s), opened_here));
     connection& c = *conns.back();
     c.io->start(c);
     send_frame(c, frame_type::hello, [&](writer& w) {
@@ -327,15 +385,26 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     }
     std::unique_ptr<troupe::detail::envelope> e(t->read_message(r));
     if (!e || !r.at_end()) return drop(c, std::string("a malformed message body: ") + (r.ok() ? "bytes left over" : r.failure()));
-    const weak_actor target = local(to);
-    if (!target.address()) {
+    abstract_actor* target = target_of(c, to);
+    if (!target) {
       if (request) return send_reply_error(c, request, error(errc::receiver_down, "no actor " + std::to_string(to) + " on " + sys.node().to_string()));
       return dead_letter("from " + c.peer.to_string() + " to actor " + std::to_string(to) + ": no such actor here");
     }
     if (from) e->sender = proxy(c.peer, from);
-    if (request) e->reply = troupe::detail::reply_handle(make_reply_sink(c.peer, request));
+    if (request) e->reply = troupe::detail::reply_handle(make_reply_sink(c, request));
     // Straight to the actor, no hop; one that has exited bounces it (receiver_down, dead letter).
-    troupe::detail::system_access::enqueue(*target.address(), e.release());
+    troupe::detail::system_access::enqueue(*target, e.release());
+  }
+
+  /// The local actor `id` that messages arriving on `c` are for: its address, valid while the
+  /// per-connection cache holds it (loop-only), or null.
+  abstract_actor* target_of(connection& c, actor_id id) {
+    auto it = c.targets.find(id);
+    if (it != c.targets.end()) return it->second.address();
+    weak_actor w = local(id);
+    if (!w.address()) return nullptr;
+    if (c.targets.size() >= 4096) c.targets.clear();  // (a bound; entries are found again)
+    return c.targets.emplace(id, std::move(w)).first->second.address();
   }
 
   // -- monitors, links and exits (on the loop) ---------------------------------------------------
@@ -354,28 +423,17 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     if (!r.ok() || !r.at_end()) return drop(c, std::string("a malformed signal: ") + (r.ok() ? "bytes left over" : r.failure()));
     if (from == 0 && kind != signal_kind::exit && kind != signal_kind::kill) return drop(c, "a signal without a sender");
     const actor source = from ? proxy(c.peer, from) : actor();
-    // Keep the record of what crosses this connection (see forget()).
-    switch (kind) {
-      case signal_kind::link: add_link(c, to, from); break;
-      case signal_kind::unlink:
-      case signal_kind::exit: remove_link(c, to, from); break;
-      case signal_kind::monitor: c.watches.push_back({to, from, watch_kind::monitor_in}); break;
-      case signal_kind::demonitor: remove_one(c, to, from, watch_kind::monitor_in); break;
-      case signal_kind::down: remove_one(c, to, from, watch_kind::monitor_out); break;
-      case signal_kind::kill: break;
-    }
     const weak_actor target = local(to);
     if (!target.address()) {
       // Nothing here by that id: a monitor or link learns it at once, like a local one would.
       const exit_reason gone(error(errc::receiver_down, "no actor " + std::to_string(to) + " on " + sys.node().to_string()));
-      if (kind == signal_kind::monitor) {
-        remove_one(c, to, from, watch_kind::monitor_in);
-        send_signal_frame(c, signal_kind::down, to, from, &gone);
-      } else if (kind == signal_kind::link) {
-        remove_link(c, to, from);
-        send_signal_frame(c, signal_kind::exit, to, from, &gone);
-      }
+      if (kind == signal_kind::monitor) send_signal_frame(c, signal_kind::down, to, from, &gone);
+      if (kind == signal_kind::link) send_signal_frame(c, signal_kind::exit, to, from, &gone);
       return;
+    }
+    {
+      std::lock_guard lock(c.out_m);
+      note_signal(c, kind, to, from, true);
     }
     troupe::detail::envelope* e = nullptr;
     switch (kind) {
@@ -389,6 +447,22 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     }
     e->sender = source;
     troupe::detail::system_access::enqueue(*target.address(), e);
+  }
+
+  /// Keeps the record of the monitors and links that cross `c` (out_m held), for lost():
+  /// `incoming` for a signal from the peer (then `from` is the remote actor), else one to it.
+  void note_signal(connection& c, signal_kind kind, actor_id local_id, actor_id remote_id, bool incoming) {
+    const watch_kind mine = incoming ? watch_kind::monitor_in : watch_kind::monitor_out;
+    const watch_kind theirs = incoming ? watch_kind::monitor_out : watch_kind::monitor_in;
+    switch (kind) {
+      case signal_kind::link: add_link(c, local_id, remote_id); break;
+      case signal_kind::unlink:
+      case signal_kind::exit: remove_link(c, local_id, remote_id); break;
+      case signal_kind::monitor: c.watches.push_back({local_id, remote_id, mine}); break;
+      case signal_kind::demonitor: remove_one(c, local_id, remote_id, mine); break;
+      case signal_kind::down: remove_one(c, local_id, remote_id, theirs); break;
+      case signal_kind::kill: break;
+    }
   }
 
   void add_link(connection& c, actor_id local_id, actor_id remote_id) {
@@ -421,10 +495,18 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     const std::uint64_t request = r.u64();
     const std::uint8_t status = r.u8();
     if (!r.ok() || status > 1) return drop(c, "a malformed reply header");
-    auto it = requests.find(request);
-    if (it == requests.end() || it->second.peer != c.peer) return drop(c, "a reply to no request of this node");
-    troupe::detail::reply_handle reply = std::move(it->second.reply);
-    requests.erase(it);
+    troupe::detail::reply_handle reply;
+    bool known = false;
+    {
+      std::lock_guard lock(requests_m);
+      auto it = requests.find(request);
+      if (it != requests.end() && it->second.conn == &c) {
+        known = true;
+        reply = std::move(it->second.reply);
+        requests.erase(it);
+      }
+    }
+    if (!known) return drop(c, "a reply to no request of this node");
     if (status == 1) {
       error e(errc::user);
       read(r, e);
@@ -479,38 +561,6 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
 
   // -- remote actors: outgoing -------------------------------------------------------------------
 
-  /// A message or signal for a remote actor, serialized on the sender's thread, sent from the
-  /// loop.
-  struct outgoing_message {
-    node_id peer;
-    actor_id to = 0;
-    actor_id from = 0;
-    const message_type* type = nullptr;  // messages
-    std::vector<std::byte> payload;
-    troupe::detail::reply_handle reply;
-    std::optional<signal_kind> signal;  // signals
-    exit_reason reason;
-    actor sender;  // a signal's local sender (told at once if the peer is not connected)
-    std::vector<actor> handles;  // local actors named in the payload (kept alive, see held)
-  };
-
-  /// Writes handles for one peer: exports local actors and collects them, so that the
-  /// connection keeps them alive.
-  struct handle_collector final : handle_resolver {
-    impl& me;
-    std::vector<actor>& out;
-    handle_collector(impl& m, std::vector<actor>& o) : me(m), out(o) {}
-    actor resolve(node_id n, actor_id id) override { return me.resolve(n, id); }
-    std::pair<node_id, actor_id> address_of(const actor& a) override {
-      if (a.node() == me.sys.node()) out.push_back(a);
-      return me.address_of(a);
-    }
-  };
-
-  static void hold(connection& c, std::vector<actor>& handles) {
-    for (auto& a : handles) c.held.try_emplace(a.id(), std::move(a));
-  }
-
   /// Counts a dead letter and logs why: at warn level at most once a second (with how many were
   /// not shown), at debug level otherwise. Any thread.
   void dead_letter(const std::string& what) noexcept {
@@ -541,48 +591,118 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   steady::time_point last_dead_letter_warning{};
   std::size_t dead_letters_hidden = 0;
 
-  /// Any thread: takes `e` for actor `to` on `peer`.
+  /// Writes handles for one peer: exports local actors and collects them, so that the
+  /// connection keeps them alive.
+  struct handle_collector final : handle_resolver {
+    impl& me;
+    std::vector<actor>& out;
+    handle_collector(impl& m, std::vector<actor>& o) : me(m), out(o) {}
+    actor resolve(node_id n, actor_id id) override { return me.resolve(n, id); }
+    std::pair<node_id, actor_id> address_of(const actor& a) override {
+      if (a.node() == me.sys.node()) out.push_back(a);
+      return me.address_of(a);
+    }
+  };
+
+  /// Keeps the local actors named in a value alive while `c` lasts (out_m held).
+  static void hold(connection& c, std::vector<actor>& handles) {
+    for (auto& a : handles) c.held.try_emplace(a.id(), std::move(a));
+  }
+
+  /// A value serialized on the sending thread, before the connection's lock is taken: into a
+  /// buffer each thread reuses (no allocation per message once it has grown).
+  struct encoded {
+    std::vector<std::byte>& bytes;
+    std::vector<actor> handles;  // local actors named in it (usually none: no allocation)
+    explicit encoded(std::vector<std::byte>& b) : bytes(b) { bytes.clear(); }
+    ~encoded() {
+      if (bytes.capacity() > (std::size_t{1} << 20)) std::vector<std::byte>().swap(bytes);  // (a huge one once)
+    }
+  };
+  static std::vector<std::byte>& scratch() {
+    thread_local std::vector<std::byte> buffer;
+    return buffer;
+  }
+
+  /// The number of `t` on `c`'s outgoing side, appending its type_def frame to `c.out` first
+  /// if it is new (out_m held).
+  std::uint32_t type_number(connection& c, const message_type* t) {
+    auto [it, fresh] = c.out_types.emplace(t, static_cast<std::uint32_t>(c.out_types.size()));
+    if (fresh) {
+      try {
+        append_frame(c, frame_type::type_def, [&](writer& w) {
+          w.u32(it->second);
+          write(w, t->name);
+        });
+      } catch (...) {
+        c.out_types.erase(it);
+        throw;
+      }
+    }
+    return it->second;
+  }
+
+  /// The sender's id for the wire (0: none, or not local), exported once per connection
+  /// (out_m held).
+  actor_id sender_id(connection& c, const actor& sender) {
+    if (!sender || sender.node() != sys.node()) return 0;
+    if (c.announced.insert(sender.id()).second) export_actor(sender);
+    return sender.id();
+  }
+
+  /// Any thread: takes `e` for actor `to` on `peer`, and writes it to the connection (no hop to
+  /// the network thread).
   bool send_remote(node_id peer, actor_id to, std::unique_ptr<troupe::detail::envelope> e) noexcept {
     using troupe::detail::envelope_kind;
     try {
-      auto o = std::make_shared<outgoing_message>();
-      o->peer = peer;
-      o->to = to;
-      if (e->sender && e->sender.node() == sys.node()) {
-        o->from = e->sender.id();
-        export_actor(e->sender);
+      if (e->kind != envelope_kind::message) return send_signal_remote(peer, to, std::move(e));
+      const message_type* t = cfg.types->find(e->type);
+      if (!t) {
+        const std::string why = std::string("the type ") + std::string(e->type ? e->type->name : "?") +
+                                " is not registered for the wire (troupe::net::type_registry::add)";
+        if (e->reply)
+          e->reply.fail(error(errc::unhandled_message, why));
+        else
+          dead_letter("to " + peer.to_string() + ": " + why);
+        return false;
       }
-      if (e->kind != envelope_kind::message) {
-        o->signal = signal_of(e->kind);
-        if (!o->signal) return false;
-        if (e->kind == envelope_kind::down_signal)
-          o->reason = static_cast<troupe::detail::message_envelope<down_msg>&>(*e).value.reason;
-        else if (e->kind == envelope_kind::exit_signal || e->kind == envelope_kind::kill)
-          o->reason = static_cast<troupe::detail::message_envelope<exit_msg>&>(*e).value.reason;
-        if (!o->from && *o->signal != signal_kind::exit && *o->signal != signal_kind::kill)
-          return false;  // links and monitors from outside any local actor: nobody to tell
-        o->sender = std::move(e->sender);
-      } else {
-        const message_type* t = cfg.types->find(e->type);
-        if (!t) {
-          const std::string why = std::string("the type ") + std::string(e->type ? e->type->name : "?") +
-                                  " is not registered for the wire (troupe::net::type_registry::add)";
-          if (e->reply) {
-            e->reply.fail(error(errc::unhandled_message, why));
-          } else {
-            dead_letter("to " + peer.to_string() + ": " + why);
-          }
-          return false;
-        }
-        o->type = t;
-        handle_collector handles(*this, o->handles);
-        writer w(o->payload, &handles);
+      auto c = connection_to(peer);
+      if (!c) return not_connected(peer, to, *e);
+      encoded value(scratch());
+      {
+        handle_collector handles(*this, value.handles);
+        writer w(value.bytes, &handles);
         t->write_message(w, *e);
-        o->reply = std::move(e->reply);
       }
-      net->post([self = weak_from_this(), o] {
-        if (auto me = self.lock()) me->transmit(*o);
+      if (value.bytes.size() + 29 > cfg.max_frame) {  // (29: the message header)
+        const error big(errc::handler_exception, "the message does not fit in a frame (node_config::max_frame is " +
+                                                     std::to_string(cfg.max_frame) + " bytes)");
+        if (e->reply) e->reply.fail(big);
+        else dead_letter("to " + peer.to_string() + ": " + std::string(big.detail()));
+        return false;
+      }
+      std::unique_lock lock(c->out_m);
+      if (c->out_closed) {
+        lock.unlock();
+        return not_connected(peer, to, *e);
+      }
+      const std::uint32_t number = type_number(*c, t);
+      const actor_id from = sender_id(*c, e->sender);
+      std::uint64_t request = 0;
+      if (e->reply) {
+        request = next_request.fetch_add(1, std::memory_order_relaxed);
+        std::lock_guard rl(requests_m);
+        requests.emplace(request, pending_request{std::move(e->reply), c.get()});
+      }
+      append_frame(*c, frame_type::message, [&](writer& w) {
+        w.u64(from);
+        w.u64(to);
+        w.u64(request);
+        w.u32(number);
+        w.bytes(value.bytes.data(), value.bytes.size());
       });
+      hold(*c, value.handles);
+      c->flush_soon(lock);
       return true;
     } catch (const std::exception& ex) {
       if (e->reply) e->reply.fail(error(errc::handler_exception, std::string("cannot serialize: ") + ex.what()));
@@ -590,85 +710,58 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     }
   }
 
-  void transmit(outgoing_message& o) {
-    auto it = by_peer.find(o.peer);
-    if (it == by_peer.end()) return unreachable(o);
-    connection& c = *it->second;
-    if (o.signal) return transmit_signal(c, o);
-    hold(c, o.handles);
-    std::vector<std::byte> out;
-    const std::uint32_t number = type_number(c, o.type, out);
-    std::uint64_t request = 0;
-    if (o.reply) {
-      request = next_request++;
-      requests.emplace(request, pending_request{std::move(o.reply), o.peer});
-    }
-    auto at = begin_frame(out, frame_type::message);
-    writer w(out);
-    w.u64(o.from);
-    w.u64(o.to);
-    w.u64(request);
-    w.u32(number);
-    out.insert(out.end(), o.payload.begin(), o.payload.end());
-    try {
-      finish_frame(out, at, cfg.max_frame);
-    } catch (const std::length_error& ex) {
-      auto p = requests.find(request);
-      if (p != requests.end()) {
-        p->second.reply.fail(error(errc::handler_exception, ex.what()));
-        requests.erase(p);
-      }
-      if (!out.empty()) c.io->write(std::move(out));  // the type definition, if any
-      return;
-    }
-    c.io->write(std::move(out));
+  /// A message for a node this node is not connected to: fails at once.
+  bool not_connected(node_id peer, actor_id to, troupe::detail::envelope& e) {
+    if (e.reply)
+      e.reply.fail(error(errc::disconnected, "not connected to " + peer.to_string()));
+    else
+      dead_letter("to actor " + std::to_string(to) + " on " + peer.to_string() + ": not connected to it");
+    return false;
   }
 
-  void transmit_signal(connection& c, outgoing_message& o) {
-    switch (*o.signal) {
-      case signal_kind::link: add_link(c, o.from, o.to); break;
-      case signal_kind::unlink:
-      case signal_kind::exit: remove_link(c, o.from, o.to); break;
-      case signal_kind::monitor: c.watches.push_back({o.from, o.to, watch_kind::monitor_out}); break;
-      case signal_kind::demonitor: remove_one(c, o.from, o.to, watch_kind::monitor_out); break;
-      case signal_kind::down: remove_one(c, o.from, o.to, watch_kind::monitor_in); break;
-      case signal_kind::kill: break;
-    }
-    send_signal_frame(c, *o.signal, o.from, o.to, &o.reason);
-  }
-
-  /// `o` is for a node this node is not connected to.
-  void unreachable(outgoing_message& o) {
+  /// Any thread: a link, monitor, exit... from a local actor (or none) to actor `to` on `peer`.
+  bool send_signal_remote(node_id peer, actor_id to, std::unique_ptr<troupe::detail::envelope> e) {
     using troupe::detail::envelope_kind;
-    const error lost(errc::disconnected, "not connected to " + o.peer.to_string());
-    if (!o.signal) {
-      if (o.reply) {
-        o.reply.fail(lost);
-      } else {
-        dead_letter("to actor " + std::to_string(o.to) + " on " + o.peer.to_string() + ": not connected to it");
+    const auto kind = signal_of(e->kind);
+    if (!kind) return false;
+    exit_reason reason;
+    if (e->kind == envelope_kind::down_signal)
+      reason = static_cast<troupe::detail::message_envelope<down_msg>&>(*e).value.reason;
+    else if (e->kind == envelope_kind::exit_signal || e->kind == envelope_kind::kill)
+      reason = static_cast<troupe::detail::message_envelope<exit_msg>&>(*e).value.reason;
+    const bool local_sender = e->sender && e->sender.node() == sys.node();
+    if (!local_sender && *kind != signal_kind::exit && *kind != signal_kind::kill)
+      return false;  // links and monitors from outside any local actor: nobody to tell
+    if (auto c = connection_to(peer)) {
+      std::unique_lock lock(c->out_m);
+      if (!c->out_closed) {
+        const actor_id from = sender_id(*c, e->sender);
+        note_signal(*c, *kind, from, to, false);
+        append_frame(*c, frame_type::signal, [&](writer& w) {
+          w.u8(static_cast<std::uint8_t>(*kind));
+          w.u64(from);
+          w.u64(to);
+          if (carries_reason(*kind)) write(w, reason);
+        });
+        c->flush_soon(lock);
+        return true;
       }
-      return;
     }
-    // A monitor or link of a node out of reach fires at once, as for a dead local actor.
-    if (!o.sender || (*o.signal != signal_kind::monitor && *o.signal != signal_kind::link)) return;
-    const actor target = proxy(o.peer, o.to);
-    troupe::detail::system_access::enqueue(
-        *o.sender.get(), *o.signal == signal_kind::monitor
-                             ? signal_envelope(envelope_kind::down_signal, down_msg{target, exit_reason(lost)}, target)
-                             : signal_envelope(envelope_kind::exit_signal, exit_msg{target, exit_reason(lost)}, target));
-  }
-
-  /// The number of `t` on `c`'s outgoing side, appending its type_def frame to `out` if new.
-  std::uint32_t type_number(connection& c, const message_type* t, std::vector<std::byte>& out) {
-    auto [it, fresh] = c.out_types.emplace(t, static_cast<std::uint32_t>(c.out_types.size()));
-    if (fresh) {
-      auto at = begin_frame(out, frame_type::type_def);
-      writer w(out);
-      w.u32(it->second);
-      write(w, t->name);
-      finish_frame(out, at, cfg.max_frame);
+    // Not connected: a monitor or link fires at once, as for a dead local actor (on the loop,
+    // which owns the proxies).
+    if (local_sender && (*kind == signal_kind::monitor || *kind == signal_kind::link)) {
+      net->post([self = weak_from_this(), sender = std::move(e->sender), peer, to, monitor = *kind == signal_kind::monitor] {
+        auto me = self.lock();
+        if (!me) return;
+        using troupe::detail::envelope_kind;
+        const exit_reason lost(error(errc::disconnected, "not connected to " + peer.to_string()));
+        const actor target = me->proxy(peer, to);
+        troupe::detail::system_access::enqueue(
+            *sender.get(), monitor ? signal_envelope(envelope_kind::down_signal, down_msg{target, lost}, target)
+                                   : signal_envelope(envelope_kind::exit_signal, exit_msg{target, lost}, target));
+      });
     }
-    return it->second;
+    return false;
   }
 
   void send_reply_error(connection& c, std::uint64_t request, const error& e) {
@@ -679,74 +772,68 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     });
   }
 
-  /// Answers a remote request: serializes on the replying thread, sends from the loop.
+  /// Answers a remote request: serialized and written on the replying thread.
   struct remote_reply final : troupe::detail::reply_sink {
     std::weak_ptr<impl> owner;
-    node_id peer;
+    std::weak_ptr<connection> conn;
     std::uint64_t request;
     std::atomic<bool> done{false};
 
-    remote_reply(std::weak_ptr<impl> o, node_id p, std::uint64_t r) : owner(std::move(o)), peer(p), request(r) {}
+    remote_reply(std::weak_ptr<impl> o, std::weak_ptr<connection> c, std::uint64_t r)
+        : owner(std::move(o)), conn(std::move(c)), request(r) {}
 
     void deliver(const type_meta* type, void* value) override {
       if (done.exchange(true)) return;
-      auto me = owner.lock();
-      if (!me) return;
-      const message_type* t = me->cfg.types->find(type);
+      auto keep = owner.lock();
+      auto c = conn.lock();
+      if (!keep || !c) return;  // the connection is gone: the requester fails it with disconnected
+      impl& me = *keep;
+      const message_type* t = me.cfg.types->find(type);
       if (!t) {
-        post_error(*me, error(errc::unhandled_message, "the reply type " + std::string(type ? type->name : "?") +
-                                                            " is not registered for the wire"));
+        send_error(*c, error(errc::unhandled_message, "the reply type " + std::string(type ? type->name : "?") +
+                                                          " is not registered for the wire"));
         return;
       }
-      auto payload = std::make_shared<std::vector<std::byte>>();
-      auto handles = std::make_shared<std::vector<actor>>();
       try {
-        handle_collector collect(*me, *handles);
-        writer w(*payload, &collect);
-        t->write(w, value);
+        encoded reply(scratch());
+        {
+          handle_collector handles(me, reply.handles);
+          writer w(reply.bytes, &handles);
+          t->write(w, value);
+        }
+        std::unique_lock lock(c->out_m);
+        if (c->out_closed) return;
+        const std::uint32_t number = me.type_number(*c, t);
+        me.append_frame(*c, frame_type::reply, [&](writer& w) {
+          w.u64(request);
+          w.u8(0);
+          w.u32(number);
+          w.bytes(reply.bytes.data(), reply.bytes.size());
+        });
+        hold(*c, reply.handles);
+        c->flush_soon(lock);
       } catch (const std::exception& ex) {
-        post_error(*me, error(errc::handler_exception, std::string("cannot serialize the reply: ") + ex.what()));
-        return;
+        send_error(*c, error(errc::handler_exception, std::string("cannot send the reply: ") + ex.what()));
       }
-      me->net->post([self = owner, peer = peer, request = request, t, payload, handles] {
-        auto o = self.lock();
-        if (!o) return;
-        auto it = o->by_peer.find(peer);
-        if (it == o->by_peer.end()) return;  // the requester's side fails it with disconnected
-        hold(*it->second, *handles);
-        std::vector<std::byte> out;
-        const std::uint32_t number = o->type_number(*it->second, t, out);
-        auto at = begin_frame(out, frame_type::reply);
-        writer w(out);
-        w.u64(request);
-        w.u8(0);
-        w.u32(number);
-        out.insert(out.end(), payload->begin(), payload->end());
-        finish_frame(out, at, o->cfg.max_frame);
-        it->second->io->write(std::move(out));
-      });
     }
     void fail(error e) noexcept override {
       if (done.exchange(true)) return;
-      if (auto me = owner.lock()) post_error(*me, std::move(e));
+      auto keep = owner.lock();
+      auto c = conn.lock();
+      if (keep && c) send_error(*c, std::move(e));
     }
     bool completed() const noexcept override { return done.load(); }
 
-    void post_error(impl& me, error e) noexcept {
+    void send_error(connection& c, error e) noexcept {
       try {
-        me.net->post([self = owner, peer = peer, request = request, e = std::move(e)] {
-          auto o = self.lock();
-          if (!o) return;
-          auto it = o->by_peer.find(peer);
-          if (it != o->by_peer.end()) o->send_reply_error(*it->second, request, e);
-        });
-      } catch (...) {
+        c.owner.send_reply_error(c, request, e);
+      } catch (...) {  // out of memory, or an error detail too long for a frame: nothing to do
       }
     }
   };
 
-  troupe::detail::intrusive_ptr<troupe::detail::reply_sink> make_reply_sink(node_id peer, std::uint64_t request) {
-    return troupe::detail::make_intrusive<remote_reply>(weak_from_this(), peer, request);
+  troupe::detail::intrusive_ptr<troupe::detail::reply_sink> make_reply_sink(connection& c, std::uint64_t request) {
+    return troupe::detail::make_intrusive<remote_reply>(weak_from_this(), c.weak_from_this(), request);
   }
 
   // -- handles ------------------------------------------------------------------------------------
@@ -792,27 +879,36 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   void maybe_ready(connection& c) {
     if (!c.peer_verified || !c.welcomed || c.ready) return;
     c.ready = true;
-    auto it = by_peer.find(c.peer);
-    if (it != by_peer.end() && it->second != &c) {
-      // Both nodes connected at once: keep the connection the smaller node id opened, on both
-      // sides alike.
-      connection& other = *it->second;
-      const node_id smaller = std::min(sys.node(), c.peer);
-      const node_id c_opener = c.outgoing ? sys.node() : c.peer;
-      connection& loser = c_opener == smaller ? other : c;
-      connection& winner = c_opener == smaller ? c : other;
-      if (loser.connected) {
-        std::exchange(loser.connected, {})->set_value(c.peer);
+    auto self = c.shared_from_this();
+    std::shared_ptr<connection> other;
+    {
+      std::unique_lock lock(peers_m);
+      auto it = by_peer.find(c.peer);
+      if (it == by_peer.end() || it->second == self) {
+        by_peer[c.peer] = self;
+      } else {
+        // Both nodes connected at once: keep the connection the smaller node id opened, on both
+        // sides alike.
+        other = it->second;
+        const node_id c_opener = c.outgoing ? sys.node() : c.peer;
+        if (c_opener == std::min(sys.node(), c.peer)) it->second = self;
       }
+    }
+    if (other) {
+      const bool c_won = connection_to(c.peer) == self;
+      connection& loser = c_won ? *other : c;
+      connection& winner = c_won ? c : *other;
+      if (loser.connected) std::exchange(loser.connected, {})->set_value(c.peer);
       if (loser.dialled && !winner.dialled) winner.dialled = std::exchange(loser.dialled, {});
-      for (const watch& w : std::exchange(loser.watches, {})) winner.watches.push_back(w);
-      for (auto& [id, a] : loser.held) winner.held.try_emplace(id, std::move(a));
-      by_peer[c.peer] = &winner;
-      // (The loser was never in by_peer, or its watches move: none are made before ready.)
-      drop(loser, "a duplicate connection (both nodes connected at once)", false, false, false);
-      if (&winner != &c) return;
+      {
+        std::scoped_lock both(loser.out_m, winner.out_m);
+        for (const watch& w : std::exchange(loser.watches, {})) winner.watches.push_back(w);
+        for (auto& [id, a] : loser.held) winner.held.try_emplace(id, std::move(a));
+        loser.held.clear();
+      }
+      drop(loser, "a duplicate connection (both nodes connected at once)", false, true, false);
+      if (!c_won) return;
     } else {
-      by_peer[c.peer] = &c;
       tell_watchers(node_up{c.peer, c.io->peer()});
     }
     if (c.redialled && sys.should_log(log_level::info))
@@ -904,6 +1000,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     c.closed = true;
     if (warn && sys.should_log(log_level::warn))
       sys.logger().warn("troupe::net: closing the connection {} {}: {}", c.outgoing ? "to" : "from", c.io->peer(), reason);
+    if (flush) c.flush();  // (a refusal, say: it goes out before the close)
     lost(c, reason, redial_it);
     c.io->close(reason, flush);
   }
@@ -920,18 +1017,40 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       }
       redial(std::exchange(c.dialled, {}));
     }
-    auto it = by_peer.find(c.peer);
-    if (it == by_peer.end() || it->second != &c) return;
-    by_peer.erase(it);
-    const error gone(errc::disconnected, "the connection to " + c.peer.to_string() + " was lost: " + reason);
-    for (auto r = requests.begin(); r != requests.end();) {
-      if (r->second.peer == c.peer) {
-        r->second.reply.fail(gone);
-        r = requests.erase(r);
-      } else {
-        ++r;
+    // Nothing more goes out on it; what it held is let go (outside the locks: releasing a
+    // handle or failing a request can run code that sends).
+    std::vector<watch> watches;
+    std::unordered_map<actor_id, actor> held;
+    {
+      std::lock_guard lock(c.out_m);
+      c.out_closed = true;
+      watches.swap(c.watches);
+      held.swap(c.held);
+    }
+    bool was_current = false;
+    {
+      std::unique_lock lock(peers_m);
+      auto it = by_peer.find(c.peer);
+      if (it != by_peer.end() && it->second.get() == &c) {
+        by_peer.erase(it);
+        was_current = true;
       }
     }
+    const error gone(errc::disconnected, "the connection to " + c.peer.to_string() + " was lost: " + reason);
+    std::vector<troupe::detail::reply_handle> failed;
+    {
+      std::lock_guard lock(requests_m);
+      for (auto r = requests.begin(); r != requests.end();) {
+        if (r->second.conn == &c) {
+          failed.push_back(std::move(r->second.reply));
+          r = requests.erase(r);
+        } else {
+          ++r;
+        }
+      }
+    }
+    for (auto& f : failed) f.fail(gone);
+    if (!was_current) return;
     for (auto l = lookups.begin(); l != lookups.end();) {
       if (l->second.peer == c.peer) {
         l->second.result->fail(gone);
@@ -940,19 +1059,18 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
         ++l;
       }
     }
-    fire_watches(c, gone);
-    c.held.clear();  // the peer's handles are gone with it
+    fire_watches(c.peer, watches, gone);
     tell_watchers(node_down{c.peer, gone});
   }
 
   /// Monitors of actors on the lost peer fire, links break on this side (the peer breaks its
   /// own), and the peer's monitors of local actors are removed.
-  void fire_watches(connection& c, const error& gone) {
+  void fire_watches(node_id peer, const std::vector<watch>& watches, const error& gone) {
     using troupe::detail::envelope_kind;
-    for (const watch& w : std::exchange(c.watches, {})) {
+    for (const watch& w : watches) {
       const weak_actor target = local(w.local);
       if (!target.address()) continue;
-      const actor other = proxy(c.peer, w.remote);
+      const actor other = proxy(peer, w.remote);
       troupe::detail::envelope* e = nullptr;
       switch (w.kind) {
         case watch_kind::link: e = signal_envelope(envelope_kind::exit_signal, exit_msg{other, exit_reason(gone)}, other); break;
@@ -1064,10 +1182,10 @@ future<actor> node::lookup(node_id peer, std::string name) {
   impl_->net->post([weak = std::weak_ptr<impl>(impl_), st, peer, name = std::move(name)]() mutable {
     auto me = weak.lock();
     if (!me) return st->fail(error(errc::disconnected, "the node stopped"));
-    auto it = me->by_peer.find(peer);
-    if (it == me->by_peer.end()) return st->fail(error(errc::disconnected, "not connected to " + peer.to_string()));
+    auto c = me->connection_to(peer);
+    if (!c) return st->fail(error(errc::disconnected, "not connected to " + peer.to_string()));
     const std::uint64_t request = me->next_request++;
-    me->send_frame(*it->second, frame_type::lookup, [&](writer& w) {
+    me->send_frame(*c, frame_type::lookup, [&](writer& w) {
       w.u64(request);
       write(w, name);
     });

@@ -1,10 +1,16 @@
-// TCP over Boost.Asio: one io_context, one loop thread. Writes from any thread are queued under
-// a small lock and flushed by the loop as one gathered write of everything queued meanwhile.
+// TCP over Boost.Asio: one io_context, one loop thread. A write from any thread goes straight
+// to the socket (a non-blocking send) when nothing is queued before it, so a reply does not wait
+// for the loop thread to wake up; what the socket does not take at once is queued under a small
+// lock and flushed by the loop as one gathered write of everything queued meanwhile.
 #include <troupe/net/transport.hpp>
 
 #include <boost/asio.hpp>
 
+#include <sys/socket.h>
+
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <list>
 #include <mutex>
 #include <system_error>
@@ -18,9 +24,10 @@ using tcp = asio::ip::tcp;
 
 class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_stream> {
  public:
-  explicit tcp_stream(tcp::socket s) : socket_(std::move(s)) {
+  tcp_stream(std::shared_ptr<asio::io_context> io, tcp::socket s) : io_(std::move(io)), socket_(std::move(s)) {
     boost::system::error_code ec;
     socket_.set_option(tcp::no_delay(true), ec);
+    fd_ = socket_.native_handle();
     auto ep = socket_.remote_endpoint(ec);
     peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
   }
@@ -37,12 +44,27 @@ class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_
   }
 
   void write(std::vector<std::byte> bytes) override {
-    const std::size_t n = bytes.size();
     bool schedule = false;
     {
       std::lock_guard lock(m_);
+      if (shut_) return;
+      if (!writing_ && pending_.empty()) {
+        // Nothing before it: try the socket now, from this thread (the lock keeps the loop from
+        // closing the descriptor meanwhile).
+        const ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (sent == static_cast<ssize_t>(bytes.size())) return;
+        if (sent > 0) {
+          bytes.erase(bytes.begin(), bytes.begin() + sent);
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+          // The socket failed: the loop closes it and reports (its read fails too).
+          asio::post(socket_.get_executor(), [self = shared_from_this(), why = std::string(std::strerror(errno))] {
+            self->shut("write failed: " + why);
+          });
+          return;
+        }
+      }
+      queued_.fetch_add(bytes.size(), std::memory_order_relaxed);
       pending_.push_back(std::move(bytes));
-      queued_.fetch_add(n, std::memory_order_relaxed);
       schedule = !flush_scheduled_;
       flush_scheduled_ = true;
     }
@@ -70,6 +92,10 @@ class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_
     if (closed_) return;
     closed_ = true;
     close_reason_ = reason;
+    {
+      std::lock_guard lock(m_);  // no write() is inside ::send on the descriptor after this
+      shut_ = true;
+    }
     boost::system::error_code ec;
     socket_.shutdown(tcp::socket::shutdown_both, ec);
     socket_.close(ec);
@@ -96,6 +122,10 @@ class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_
       if (!self->closed_) {
         self->closed_ = true;
         self->close_reason_ = ec == asio::error::eof ? "the peer closed the connection" : ec.message();
+        {
+          std::lock_guard lock(self->m_);
+          self->shut_ = true;
+        }
         boost::system::error_code ignored;
         self->socket_.close(ignored);
       }
@@ -109,13 +139,16 @@ class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_
       flush_scheduled_ = false;
       if (writing_ || closed_ || pending_.empty()) return;
       in_flight_.swap(pending_);
+      writing_ = true;
     }
-    writing_ = true;
     std::vector<asio::const_buffer> bufs;
     bufs.reserve(in_flight_.size());
     for (auto& b : in_flight_) bufs.emplace_back(b.data(), b.size());
     asio::async_write(socket_, bufs, [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-      self->writing_ = false;
+      {
+        std::lock_guard lock(self->m_);
+        self->writing_ = false;
+      }
       self->queued_.fetch_sub(n, std::memory_order_relaxed);
       self->in_flight_.clear();
       if (ec) {
@@ -137,13 +170,15 @@ class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_
     h->on_closed(reason);
   }
 
+  // The loop's context lives as long as any stream: a stream may outlive its transport in a
+  // sender's hands (its writes are then ignored), and its socket must be destroyed first.
+  std::shared_ptr<asio::io_context> io_;
   tcp::socket socket_;
   std::string peer_;
   std::array<std::byte, 64 * 1024> buf_;
   stream_handler* handler_ = nullptr;
   // Loop-only state.
   bool reading_ = false;
-  bool writing_ = false;
   bool closed_ = false;
   bool finished_ = false;
   bool close_after_flush_ = false;
@@ -153,6 +188,9 @@ class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_
   std::mutex m_;
   std::vector<std::vector<std::byte>> pending_;
   bool flush_scheduled_ = false;
+  bool writing_ = false;  // an async_write is in flight (set and cleared on the loop)
+  bool shut_ = false;     // the descriptor is closed or about to be: write() must not touch it
+  int fd_ = -1;
   std::atomic<std::size_t> queued_{0};
 };
 
@@ -194,7 +232,7 @@ class tcp_transport final : public transport {
           done(error(errc::disconnected, "cannot connect to " + host + ":" + std::to_string(port) + ": " + cec.message()));
           return;
         }
-        done(track(std::make_shared<tcp_stream>(std::move(*socket))));
+        done(track(std::make_shared<tcp_stream>(io_ptr_, std::move(*socket))));
       });
     });
   }
@@ -239,7 +277,7 @@ class tcp_transport final : public transport {
     acceptor->async_accept([this, acceptor, on_accept = std::move(on_accept)](boost::system::error_code ec,
                                                                                tcp::socket socket) mutable {
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
-      if (!ec) on_accept(track(std::make_shared<tcp_stream>(std::move(socket))));
+      if (!ec) on_accept(track(std::make_shared<tcp_stream>(io_ptr_, std::move(socket))));
       // Other errors (too many open files, say) skip this connection and keep accepting.
       accept(acceptor, std::move(on_accept));
     });
@@ -252,7 +290,8 @@ class tcp_transport final : public transport {
     return s;
   }
 
-  asio::io_context io_;
+  std::shared_ptr<asio::io_context> io_ptr_ = std::make_shared<asio::io_context>();
+  asio::io_context& io_ = *io_ptr_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::mutex m_;
   std::vector<std::weak_ptr<asio::steady_timer>> timers_;
