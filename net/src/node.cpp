@@ -627,8 +627,9 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   /// The number of `t` on `c`'s outgoing side, appending its type_def frame to `c.out` first
   /// if it is new (out_m held).
   std::uint32_t type_number(connection& c, const message_type* t) {
-    auto [it, fresh] = c.out_types.emplace(t, static_cast<std::uint32_t>(c.out_types.size()));
-    if (fresh) {
+    const auto placed = c.out_types.emplace(t, static_cast<std::uint32_t>(c.out_types.size()));
+    const auto it = placed.first;  // (not a structured binding: the lambda below uses it)
+    if (placed.second) {
       try {
         append_frame(c, frame_type::type_def, [&](writer& w) {
           w.u32(it->second);
