@@ -214,7 +214,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   impl(actor_system& s, node_config c) : sys(s), cfg(std::move(c)) {
     if (cfg.secret.empty()) throw std::invalid_argument("troupe::net: a node needs a shared secret (node_config::secret)");
     if (!cfg.types) cfg.types = std::make_shared<type_registry>();
-    net = cfg.transport_factory ? cfg.transport_factory() : make_tcp_transport();
+    net = cfg.transport_factory ? cfg.transport_factory() : cfg.tls ? make_tls_transport(*cfg.tls) : make_tcp_transport();
   }
 
   /// Appends one frame to `c.out` (out_m held): `body(w)` writes what follows the type byte. A
@@ -1090,6 +1090,9 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       c.closed = true;
       if (c.ready && sys.should_log(log_level::info))
         sys.logger().info("troupe::net: the connection with {} closed: {}", c.peer.to_string(), reason);
+      else if (!c.ready && sys.should_log(log_level::warn))
+        sys.logger().warn("troupe::net: the connection {} {} closed before its handshake was done: {}",
+                          c.outgoing ? "to" : "from", c.io->peer(), reason);
       lost(c, reason, true);
     }
     // The stream calls nothing after on_closed: the connection can go (after this call returns).

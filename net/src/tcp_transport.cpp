@@ -1,10 +1,14 @@
-// TCP over Boost.Asio: one io_context, one loop thread. A write from any thread goes straight
-// to the socket (a non-blocking send) when nothing is queued before it, so a reply does not wait
-// for the loop thread to wake up; what the socket does not take at once is queued under a small
-// lock and flushed by the loop as one gathered write of everything queued meanwhile.
+// TCP over Boost.Asio, plain or with TLS: one io_context, one loop thread. On a plain stream a
+// write from any thread goes straight to the socket (a non-blocking send) when nothing is
+// queued before it, so a reply does not wait for the loop thread to wake up; what the socket
+// does not take at once is queued under a small lock and flushed by the loop as one gathered
+// write of everything queued meanwhile. A TLS stream (OpenSSL through asio::ssl) queues every
+// write for the loop: its encryption state belongs to one thread, and nothing is written before
+// its TLS handshake is done.
 #include <troupe/net/transport.hpp>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 
 #include <sys/socket.h>
 
@@ -22,14 +26,22 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_stream> {
+template <bool Tls>
+class asio_stream final : public stream, public std::enable_shared_from_this<asio_stream<Tls>> {
+  using socket_type = std::conditional_t<Tls, asio::ssl::stream<tcp::socket>, tcp::socket>;
+  using std::enable_shared_from_this<asio_stream<Tls>>::shared_from_this;
+
  public:
-  tcp_stream(std::shared_ptr<asio::io_context> io, tcp::socket s) : io_(std::move(io)), socket_(std::move(s)) {
-    boost::system::error_code ec;
-    socket_.set_option(tcp::no_delay(true), ec);
-    fd_ = socket_.native_handle();
-    auto ep = socket_.remote_endpoint(ec);
-    peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  asio_stream(std::shared_ptr<asio::io_context> io, tcp::socket s)
+    requires(!Tls)
+      : io_(std::move(io)), socket_(std::move(s)) {
+    init();
+  }
+  /// `server`: this side accepted the connection (the TLS handshake's roles).
+  asio_stream(std::shared_ptr<asio::io_context> io, tcp::socket s, std::shared_ptr<asio::ssl::context> ctx, bool server)
+    requires(Tls)
+      : io_(std::move(io)), ctx_(std::move(ctx)), socket_(std::move(s), *ctx_), server_(server) {
+    init();
   }
 
   void start(stream_handler& h) override {
@@ -39,7 +51,18 @@ class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_
         self->finish(self->close_reason_);
         return;
       }
-      self->read();
+      if constexpr (Tls) {
+        using ssl_stream = asio::ssl::stream<tcp::socket>;
+        self->socket_.async_handshake(self->server_ ? ssl_stream::server : ssl_stream::client,
+                                      [self](boost::system::error_code ec) {
+                                        if (ec) return self->shut("the TLS handshake failed: " + ec.message());
+                                        self->secured_ = true;
+                                        self->flush();  // what the node wrote meanwhile
+                                        self->read();
+                                      });
+      } else {
+        self->read();
+      }
     });
   }
 
@@ -48,7 +71,7 @@ class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_
     {
       std::lock_guard lock(m_);
       if (shut_) return;
-      if (!writing_ && pending_.empty()) {
+      if (!Tls && !writing_ && pending_.empty()) {
         // Nothing before it: try the socket now, from this thread (the lock keeps the loop from
         // closing the descriptor meanwhile).
         const ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -97,12 +120,25 @@ class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_
       shut_ = true;
     }
     boost::system::error_code ec;
-    socket_.shutdown(tcp::socket::shutdown_both, ec);
-    socket_.close(ec);
+    raw().shutdown(tcp::socket::shutdown_both, ec);
+    raw().close(ec);
     if (!reading_) finish(reason);
   }
 
  private:
+  tcp::socket& raw() {
+    if constexpr (Tls) return socket_.next_layer();
+    else return socket_;
+  }
+
+  void init() {
+    boost::system::error_code ec;
+    raw().set_option(tcp::no_delay(true), ec);
+    fd_ = raw().native_handle();
+    auto ep = raw().remote_endpoint(ec);
+    peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
   bool has_pending() {
     std::lock_guard lock(m_);
     return !pending_.empty();
@@ -127,7 +163,7 @@ class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_
           self->shut_ = true;
         }
         boost::system::error_code ignored;
-        self->socket_.close(ignored);
+        self->raw().close(ignored);
       }
       self->finish(self->close_reason_);
     });
@@ -137,7 +173,7 @@ class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_
     {
       std::lock_guard lock(m_);
       flush_scheduled_ = false;
-      if (writing_ || closed_ || pending_.empty()) return;
+      if (writing_ || closed_ || !secured_ || pending_.empty()) return;
       in_flight_.swap(pending_);
       writing_ = true;
     }
@@ -173,7 +209,10 @@ class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_
   // The loop's context lives as long as any stream: a stream may outlive its transport in a
   // sender's hands (its writes are then ignored), and its socket must be destroyed first.
   std::shared_ptr<asio::io_context> io_;
-  tcp::socket socket_;
+  std::shared_ptr<asio::ssl::context> ctx_;  // (TLS) outlives the socket that uses it
+  socket_type socket_;
+  bool server_ = false;
+  bool secured_ = !Tls;  // writes wait for the TLS handshake
   std::string peer_;
   std::array<std::byte, 64 * 1024> buf_;
   stream_handler* handler_ = nullptr;
@@ -194,10 +233,18 @@ class tcp_stream final : public stream, public std::enable_shared_from_this<tcp_
   std::atomic<std::size_t> queued_{0};
 };
 
-class tcp_transport final : public transport {
+template <bool Tls>
+class asio_transport final : public transport {
+  using stream_type = asio_stream<Tls>;
+
  public:
-  tcp_transport() : work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
-  ~tcp_transport() override { stop(); }
+  asio_transport()
+    requires(!Tls)
+      : work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
+  explicit asio_transport(std::shared_ptr<asio::ssl::context> ctx)
+    requires(Tls)
+      : ctx_(std::move(ctx)), work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
+  ~asio_transport() override { stop(); }
 
   std::uint16_t listen(const std::string& host, std::uint16_t port, accept_fn on_accept) override {
     tcp::resolver resolver(io_);
@@ -232,7 +279,7 @@ class tcp_transport final : public transport {
           done(error(errc::disconnected, "cannot connect to " + host + ":" + std::to_string(port) + ": " + cec.message()));
           return;
         }
-        done(track(std::make_shared<tcp_stream>(io_ptr_, std::move(*socket))));
+        done(track(make_stream(std::move(*socket), false)));
       });
     });
   }
@@ -277,32 +324,70 @@ class tcp_transport final : public transport {
     acceptor->async_accept([this, acceptor, on_accept = std::move(on_accept)](boost::system::error_code ec,
                                                                                tcp::socket socket) mutable {
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
-      if (!ec) on_accept(track(std::make_shared<tcp_stream>(io_ptr_, std::move(socket))));
-      // Other errors (too many open files, say) skip this connection and keep accepting.
-      accept(acceptor, std::move(on_accept));
+      if (!ec) {
+        on_accept(track(make_stream(std::move(socket), true)));
+        accept(acceptor, std::move(on_accept));
+        return;
+      }
+      // Another error (out of file descriptors, say): try again shortly, not in a busy loop.
+      auto pause = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(100));
+      pause->async_wait([this, pause, acceptor, on_accept = std::move(on_accept)](boost::system::error_code wec) mutable {
+        if (!wec && !stopped_.load()) accept(acceptor, std::move(on_accept));
+      });
     });
   }
 
-  std::shared_ptr<stream> track(std::shared_ptr<tcp_stream> s) {
+  std::shared_ptr<stream_type> make_stream(tcp::socket socket, bool server) {
+    if constexpr (Tls) return std::make_shared<stream_type>(io_ptr_, std::move(socket), ctx_, server);
+    else return std::make_shared<stream_type>(io_ptr_, std::move(socket));
+  }
+
+  std::shared_ptr<stream> track(std::shared_ptr<stream_type> s) {
     std::lock_guard lock(m_);
-    std::erase_if(streams_, [](const std::weak_ptr<tcp_stream>& w) { return w.expired(); });
+    std::erase_if(streams_, [](const std::weak_ptr<stream_type>& w) { return w.expired(); });
     streams_.push_back(s);
     return s;
   }
 
+  std::shared_ptr<asio::ssl::context> ctx_;  // (TLS)
   std::shared_ptr<asio::io_context> io_ptr_ = std::make_shared<asio::io_context>();
   asio::io_context& io_ = *io_ptr_;
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::mutex m_;
   std::vector<std::weak_ptr<asio::steady_timer>> timers_;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors_;
-  std::vector<std::weak_ptr<tcp_stream>> streams_;
+  std::vector<std::weak_ptr<stream_type>> streams_;
   std::atomic<bool> stopped_{false};
   std::thread thread_;  // last: starts after everything above is built
 };
 
 }  // namespace
 
-std::unique_ptr<transport> make_tcp_transport() { return std::make_unique<tcp_transport>(); }
+std::unique_ptr<transport> make_tcp_transport() { return std::make_unique<asio_transport<false>>(); }
+
+std::unique_ptr<transport> make_tls_transport(const tls_config& cfg) {
+  namespace ssl = asio::ssl;
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
+                   ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
+  auto load = [](const char* what, const std::string& path, auto&& fn) {
+    if (path.empty()) throw std::invalid_argument(std::string("troupe::net: TLS needs ") + what);
+    boost::system::error_code ec;
+    fn(path, ec);
+    if (ec) throw std::invalid_argument(std::string("troupe::net: cannot load the TLS ") + what + " " + path + ": " + ec.message());
+  };
+  load("certificate chain (tls_config::certificate_chain)", cfg.certificate_chain,
+       [&](const std::string& p, boost::system::error_code& ec) { ctx->use_certificate_chain_file(p, ec); });
+  load("private key (tls_config::private_key)", cfg.private_key,
+       [&](const std::string& p, boost::system::error_code& ec) { ctx->use_private_key_file(p, ssl::context::pem, ec); });
+  if (cfg.verify_peer) {
+    load("certificate authorities (tls_config::ca_certificates)", cfg.ca_certificates,
+         [&](const std::string& p, boost::system::error_code& ec) { ctx->load_verify_file(p, ec); });
+    ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+  } else {
+    ctx->set_verify_mode(ssl::verify_none);
+  }
+  return std::make_unique<asio_transport<true>>(std::move(ctx));
+}
 
 }  // namespace troupe::net

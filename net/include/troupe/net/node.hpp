@@ -16,7 +16,8 @@
 // reason, the connection closes, and the node logs the reason (warn) through its system's
 // logger. A peer that does not finish its handshake within handshake_timeout is dropped, and
 // malformed or oversized frames close the connection they came on with a logged reason; the
-// node keeps serving every other connection.
+// node keeps serving every other connection. With node_config::tls, connections run over TLS
+// with certificates on both sides (transport.hpp, tls_config), the handshake above inside it.
 //
 // Remote actors. publish(actor, name) makes a local actor reachable; lookup(peer, name) gives a
 // handle to it that other code uses like a local one: send and request (then, get, co_await,
@@ -69,6 +70,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,7 +99,10 @@ struct node_config {
   /// Connections accepted but not yet through their handshake, at most (a flood of
   /// connections beyond it is closed at once, with a logged reason).
   std::size_t max_pending_handshakes = 64;
-  /// Makes the transport (tests plug in a simulated network); empty: TCP.
+  /// TLS for every connection of this node (both sides need it: a plain node cannot talk to
+  /// a TLS one, and the attempt is logged); empty: plain TCP.
+  std::optional<tls_config> tls;
+  /// Makes the transport (tests plug in a simulated network); empty: TCP, or TLS with `tls`.
   std::function<std::unique_ptr<transport>()> transport_factory = {};
 };
 

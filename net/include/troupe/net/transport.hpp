@@ -78,4 +78,19 @@ class transport {
 /// The production transport: TCP over Boost.Asio, with one loop thread.
 std::unique_ptr<transport> make_tcp_transport();
 
+/// TLS for node connections (PEM files). Both sides present a certificate and check the
+/// other's against `ca_certificates` (mutual TLS); the node's HMAC handshake then runs inside
+/// the encrypted stream as usual. Peers are not checked by host name (nodes connect by
+/// address): trust comes from the CA, and from the shared secret.
+struct tls_config {
+  std::string certificate_chain;  // this node's certificate (and intermediates)
+  std::string private_key;        // its private key
+  std::string ca_certificates;    // the authorities a peer's certificate must chain to
+  bool verify_peer = true;        // false: encrypt only, accept any certificate (tests)
+};
+
+/// TCP with TLS over Boost.Asio's SSL layer (OpenSSL; TLS 1.2 or later). Throws
+/// std::invalid_argument if a file cannot be loaded.
+std::unique_ptr<transport> make_tls_transport(const tls_config& cfg);
+
 }  // namespace troupe::net
