@@ -3,6 +3,7 @@
 #include "actor_registry.hpp"
 #include "blocking_pool.hpp"
 #include "dead_letters.hpp"
+#include "runtime_thread.hpp"
 #include "timer_queue.hpp"
 #include "work_stealing_scheduler.hpp"
 
@@ -79,6 +80,10 @@ void actor_system::await_all_actors_done() noexcept { registry_->await_empty(*sc
 scheduler& detail::system_access::sched(actor_system& sys) noexcept { return *sys.sched_; }
 detail::actor_registry& detail::system_access::registry(actor_system& sys) noexcept { return *sys.registry_; }
 detail::blocking_pool& detail::system_access::blocking_jobs(actor_system& sys) noexcept { return *sys.blocking_; }
+void detail::system_access::mark_runtime_thread() noexcept {
+  static thread_local runtime_thread_scope scope;  // until the thread ends
+}
+
 void detail::system_access::count_dead_letter(actor_system& sys) noexcept {
   sys.dead_letters_.fetch_add(1, std::memory_order_relaxed);
 }

@@ -1,5 +1,10 @@
-// The node: connections and their handshake. All connection state lives on the transport's
-// loop thread; the public functions post work there.
+// The node: connections, their handshake, and remote actors. Receiving, the handshake, lookups
+// and the proxies live on the transport's loop thread (no locks). Sending happens on the
+// sender's own thread: under a connection's out_m, a frame is appended to its buffer, which is
+// written when the sending actor's activation ends (or at once elsewhere). Locks, in the order
+// they may nest: a connection's out_m, then requests_m or `m` (exported actors) or the
+// stream's own; peers_m is never held with another. Nothing runs user code or enqueues to an
+// actor while holding one (an enqueue can bounce and send again on the same connection).
 #include <troupe/net/node.hpp>
 
 #include <troupe/net/serialization.hpp>
@@ -18,6 +23,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
@@ -91,6 +97,10 @@ std::string millis(duration d) {
 
 using steady = std::chrono::steady_clock;
 
+/// Until its handshake is done, a connection takes no frame larger than this (a hello is 47
+/// bytes; a refusal carries a sentence): an unauthenticated peer cannot make a node buffer much.
+constexpr std::size_t handshake_frame_limit = 4096;
+
 }  // namespace
 
 struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resolver {
@@ -137,7 +147,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     // -- the sending side (any thread, under out_m) --
     std::mutex out_m;
     std::vector<std::byte> out;    // frames not yet handed to the stream
-    bool flush_deferred = false;   // an activation will flush `out` when it ends
+    std::thread::id deferred_by;   // the thread whose running activation will flush `out`
     bool out_closed = false;       // lost: nothing more is sent on it
     std::unordered_map<const message_type*, std::uint32_t> out_types;  // our type numbers
     std::unordered_set<actor_id> announced;  // local senders already exported
@@ -146,29 +156,56 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     // Local actors whose handles went to the peer inside values: kept alive while the
     // connection lasts, as a handle the peer holds would keep a local actor alive.
     std::unordered_map<actor_id, actor> held;
+    std::weak_ptr<impl> owner_ref;  // for work done after the node may be gone
+    std::size_t max_queued;
+    bool stalled = false;
 
+    /// Hands `out` to the stream. The stream is written under out_m, so that batches reach it
+    /// in the order their frames were appended (out_m, then the stream's own lock: never the
+    /// other way round).
     void flush() noexcept override {
-      std::vector<std::byte> frames;
-      {
-        std::lock_guard lock(out_m);
-        flush_deferred = false;
-        frames.swap(out);
+      std::lock_guard lock(out_m);
+      if (deferred_by == std::this_thread::get_id()) deferred_by = {};
+      write_out();
+    }
+    void write_out() noexcept {  // (out_m held)
+      if (out.empty()) return;
+      try {
+        io->write(std::exchange(out, {}));
+      } catch (...) {  // out of memory queueing it: the bytes are lost, so is the connection
+        io->close("out of memory", false);
       }
-      if (!frames.empty()) io->write(std::move(frames));
+      // A peer that does not read: bytes queue up here. Past the limit it is dropped (on the
+      // loop) rather than holding this process's memory hostage.
+      if (!stalled && io->queued() > max_queued) {
+        stalled = true;
+        if (auto me = owner_ref.lock()) {
+          me->net->post([w = weak_from_this(), queued = io->queued()] {
+            if (auto c = w.lock())
+              if (auto o = c->owner_ref.lock())
+                o->drop(*c, "the peer does not read what is sent to it (" + std::to_string(queued) +
+                                " bytes queued, over node_config::max_queued_bytes)");
+          });
+        }
+      }
     }
 
-    /// After appending to `out` (with `lock` on out_m held): flushes now, or at the end of the
-    /// running actor's activation.
-    void flush_soon(std::unique_lock<std::mutex>& lock) {
-      if (flush_deferred) return;  // an activation flushes what we appended
-      flush_deferred = true;
-      lock.unlock();
-      if (!troupe::detail::defer_to_activation_end(std::shared_ptr<troupe::detail::deferred_flush>(shared_from_this())))
-        flush();
+    /// After appending to `out` (out_m held): during an actor's activation, once per activation
+    /// and thread, the frames wait for its end (one write for a burst of sends); anywhere else
+    /// they go now.
+    void flush_soon(std::unique_lock<std::mutex>&) {
+      const auto me = std::this_thread::get_id();
+      if (deferred_by == me) return;  // this activation flushes when it ends
+      if (troupe::detail::defer_to_activation_end(std::shared_ptr<troupe::detail::deferred_flush>(shared_from_this()))) {
+        deferred_by = me;
+        return;
+      }
+      write_out();
     }
 
     connection(impl& o, std::shared_ptr<stream> s, bool opened_here)
-        : owner(o), io(std::move(s)), decoder(o.cfg.max_frame), outgoing(opened_here) {}
+        : owner(o), io(std::move(s)), decoder(handshake_frame_limit), outgoing(opened_here),
+          owner_ref(o.weak_from_this()), max_queued(o.cfg.max_queued_bytes) {}
 
     void on_bytes(std::span<const std::byte> bytes) override { owner.on_bytes(*this, bytes); }
     void on_closed(const std::string& reason) override { owner.on_closed(*this, reason); }
@@ -189,9 +226,9 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   };
   std::mutex requests_m;
   std::unordered_map<std::uint64_t, pending_request> requests;  // sent to remote actors
-  struct pending_lookup {
+  struct pending_lookup {  // (loop-only)
     troupe::detail::state_ptr<actor> result;
-    node_id peer;
+    const connection* conn;
     std::string name;
   };
   std::unordered_map<std::uint64_t, pending_lookup> lookups;
@@ -272,18 +309,13 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       w.bytes(c.mine.data(), c.mine.size());
     });
     // A peer that never finishes (or never starts) its handshake is dropped.
-    net->post_after(cfg.handshake_timeout, [self = weak_from_this(), conn = &c] {
-      if (auto me = self.lock()) me->handshake_deadline(conn);
+    net->post_after(cfg.handshake_timeout, [self = weak_from_this(), conn = c.weak_from_this()] {
+      auto me = self.lock();
+      auto late = conn.lock();
+      if (me && late && !late->ready && !late->closed)
+        me->drop(*late, "the handshake did not finish within " + millis(me->cfg.handshake_timeout));
     });
     return &c;
-  }
-
-  void handshake_deadline(connection* conn) {
-    for (auto& c : conns)
-      if (c.get() == conn && !c->ready && !c->closed)
-        drop(*c, "the handshake did not finish within " +
-                     std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(cfg.handshake_timeout).count()) +
-                     " ms");
   }
 
   // -- frames (on the loop) ----------------------------------------------------------------------
@@ -302,13 +334,14 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     switch (f.type) {
       case frame_type::hello: {
         const auto version = r.integer<std::uint16_t>();
+        // The version first: another version's hello may be laid out differently.
+        if (r.ok() && version != protocol_version && !c.got_hello)
+          return refuse(c, "protocol version " + std::to_string(version) + " is not spoken here (this node speaks " +
+                               std::to_string(protocol_version) + ")");
         const node_id peer{r.u64()};
         r.bytes(c.theirs.data(), c.theirs.size());
         if (!r.ok() || !r.at_end() || c.got_hello) return drop(c, "a malformed hello");
         c.got_hello = true;
-        if (version != protocol_version)
-          return refuse(c, "protocol version " + std::to_string(version) + " is not spoken here (this node speaks " +
-                               std::to_string(protocol_version) + ")");
         if (peer == sys.node() || peer == node_id{}) return refuse(c, "the peer claims this node's id (or none)");
         c.peer = peer;
         const mac p = proof(cfg.secret, c.theirs, c.mine, sys.node(), peer);
@@ -520,7 +553,11 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       return reply.fail(error(errc::type_mismatch, "the reply's type \"" + type_name_of(c, number) +
                                                        "\" is not registered on " + sys.node().to_string()));
     if (!reply.sink()) return;
-    if (!t->read_reply(r, *reply.sink()) || !r.at_end()) return drop(c, "a malformed reply value");
+    if (!t->read_reply(r, *reply.sink()) || !r.at_end()) {
+      reply.fail(error(errc::disconnected, "the reply was malformed, and the connection to " + c.peer.to_string() +
+                                               " was closed"));  // (no-op if the value was delivered)
+      return drop(c, "a malformed reply value");
+    }
   }
 
   void on_lookup(connection& c, reader& r) {
@@ -550,7 +587,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     const actor_id id = r.u64();
     if (!r.ok() || !r.at_end() || found > 1) return drop(c, "a malformed lookup reply");
     auto it = lookups.find(request);
-    if (it == lookups.end() || it->second.peer != c.peer) return drop(c, "a lookup reply to no lookup of this node");
+    if (it == lookups.end() || it->second.conn != &c) return drop(c, "a lookup reply to no lookup of this node");
     auto p = std::move(it->second);
     lookups.erase(it);
     if (found)
@@ -689,12 +726,8 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       }
       const std::uint32_t number = type_number(*c, t);
       const actor_id from = sender_id(*c, e->sender);
-      std::uint64_t request = 0;
-      if (e->reply) {
-        request = next_request.fetch_add(1, std::memory_order_relaxed);
-        std::lock_guard rl(requests_m);
-        requests.emplace(request, pending_request{std::move(e->reply), c.get()});
-      }
+      const std::uint64_t request = e->reply ? next_request.fetch_add(1, std::memory_order_relaxed) : 0;
+      hold(*c, value.handles);
       append_frame(*c, frame_type::message, [&](writer& w) {
         w.u64(from);
         w.u64(to);
@@ -702,7 +735,12 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
         w.u32(number);
         w.bytes(value.bytes.data(), value.bytes.size());
       });
-      hold(*c, value.handles);
+      if (request) {
+        // Registered before the frame leaves (it leaves under out_m, which we hold): its reply
+        // cannot come first, and lost() (which closes under out_m) fails it if it never comes.
+        std::lock_guard rl(requests_m);
+        requests.emplace(request, pending_request{std::move(e->reply), c.get()});
+      }
       c->flush_soon(lock);
       return true;
     } catch (const std::exception& ex) {
@@ -880,6 +918,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   void maybe_ready(connection& c) {
     if (!c.peer_verified || !c.welcomed || c.ready) return;
     c.ready = true;
+    c.decoder.set_limit(cfg.max_frame);
     auto self = c.shared_from_this();
     std::shared_ptr<connection> other;
     {
@@ -890,9 +929,12 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       } else {
         // Both nodes connected at once: keep the connection the smaller node id opened, on both
         // sides alike.
+        // The same choice on both sides: the smaller (opener's id, opener's nonce) wins.
         other = it->second;
-        const node_id c_opener = c.outgoing ? sys.node() : c.peer;
-        if (c_opener == std::min(sys.node(), c.peer)) it->second = self;
+        auto key = [this](const connection& x) {
+          return std::make_pair(x.outgoing ? sys.node() : x.peer, x.outgoing ? x.mine : x.theirs);
+        };
+        if (key(c) < key(*other)) it->second = self;
       }
     }
     if (other) {
@@ -901,12 +943,8 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       connection& winner = c_won ? c : *other;
       if (loser.connected) std::exchange(loser.connected, {})->set_value(c.peer);
       if (loser.dialled && !winner.dialled) winner.dialled = std::exchange(loser.dialled, {});
-      {
-        std::scoped_lock both(loser.out_m, winner.out_m);
-        for (const watch& w : std::exchange(loser.watches, {})) winner.watches.push_back(w);
-        for (auto& [id, a] : loser.held) winner.held.try_emplace(id, std::move(a));
-        loser.held.clear();
-      }
+      // What went out on the loser in the meantime fails as on any lost connection (requests
+      // with disconnected, monitors fire); what is sent from now on takes the winner.
       drop(loser, "a duplicate connection (both nodes connected at once)", false, true, false);
       if (!c_won) return;
     } else {
@@ -1051,9 +1089,8 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       }
     }
     for (auto& f : failed) f.fail(gone);
-    if (!was_current) return;
     for (auto l = lookups.begin(); l != lookups.end();) {
-      if (l->second.peer == c.peer) {
+      if (l->second.conn == &c) {
         l->second.result->fail(gone);
         l = lookups.erase(l);
       } else {
@@ -1061,7 +1098,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       }
     }
     fire_watches(c.peer, watches, gone);
-    tell_watchers(node_down{c.peer, gone});
+    if (was_current) tell_watchers(node_down{c.peer, gone});
   }
 
   /// Monitors of actors on the lost peer fire, links break on this side (the peer breaks its
@@ -1193,7 +1230,7 @@ future<actor> node::lookup(node_id peer, std::string name) {
       w.u64(request);
       write(w, name);
     });
-    me->lookups.emplace(request, impl::pending_lookup{st, peer, std::move(name)});
+    me->lookups.emplace(request, impl::pending_lookup{st, c.get(), std::move(name)});
   });
   return future<actor>(std::move(st));
 }
@@ -1215,20 +1252,40 @@ std::uint16_t node::listen(const std::string& host, std::uint16_t port) {
 future<node_id> node::connect(const std::string& host, std::uint16_t port) {
   auto st = troupe::detail::make_state<node_id>();
   std::weak_ptr<impl> weak = impl_;
-  impl_->net->connect(host, port, [weak, st, host, port](result<std::shared_ptr<stream>> s) {
+  impl_->net->post([weak, st, host, port] {
     auto me = weak.lock();
-    if (!me) {
-      st->fail(error(errc::disconnected, "the node stopped"));
-      return;
-    }
-    if (!s) {
-      st->fail(s.error());
-      return;
-    }
-    if (auto* c = me->adopt(std::move(*s), true)) {
-      c->connected = st;
-      c->dialled = std::make_shared<impl::dial>(impl::dial{host, port, me->cfg.reconnect_delay_min, steady::now()});
-    }
+    if (!me) return st->fail(error(errc::disconnected, "the node stopped"));
+    // Connected to that address already (by an earlier connect): its id at once.
+    for (auto& c : me->conns)
+      if (c->ready && !c->closed && c->dialled && c->dialled->host == host && c->dialled->port == port)
+        return st->set_value(c->peer);
+    // Neither the TCP connect nor the handshake may take longer than connect_timeout.
+    me->net->post_after(me->cfg.connect_timeout, [weak, st, host, port] {
+      auto owner = weak.lock();
+      if (!owner || st->ready()) return;
+      const std::string why = "no connection to " + host + ":" + std::to_string(port) + " within " + millis(owner->cfg.connect_timeout);
+      for (auto& c : owner->conns)
+        if (c->connected == st) {
+          c->connected = {};
+          owner->drop(*c, why, true, false, false);
+        }
+      st->fail(error(errc::timeout, why));
+    });
+    me->net->connect(host, port, [weak, st, host, port](result<std::shared_ptr<stream>> s) {
+      auto owner = weak.lock();
+      if (st->ready()) {  // timed out meanwhile
+        if (s) (*s)->close("the connect timed out", false);
+        return;
+      }
+      if (!owner) return st->fail(error(errc::disconnected, "the node stopped"));
+      if (!s) return st->fail(s.error());
+      if (auto* c = owner->adopt(std::move(*s), true)) {
+        c->connected = st;
+        c->dialled = std::make_shared<impl::dial>(impl::dial{host, port, owner->cfg.reconnect_delay_min, steady::now()});
+      } else {
+        st->fail(error(errc::disconnected, "the node refused to start a connection"));
+      }
+    });
   });
   return future<node_id>(std::move(st));
 }

@@ -7,6 +7,8 @@
 // its TLS handshake is done.
 #include <troupe/net/transport.hpp>
 
+#include <troupe/detail/system_access.hpp>
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 
@@ -240,11 +242,18 @@ class asio_transport final : public transport {
  public:
   asio_transport()
     requires(!Tls)
-      : work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
+      : work_(asio::make_work_guard(io_)), thread_([this] { run(); }) {}
   explicit asio_transport(std::shared_ptr<asio::ssl::context> ctx)
     requires(Tls)
-      : ctx_(std::move(ctx)), work_(asio::make_work_guard(io_)), thread_([this] { io_.run(); }) {}
+      : ctx_(std::move(ctx)), work_(asio::make_work_guard(io_)), thread_([this] { run(); }) {}
   ~asio_transport() override { stop(); }
+
+  /// The loop thread: it serves actors (a continuation attached outside any actor may run
+  /// here), so a blocking get() on it fails instead of stalling every connection.
+  void run() {
+    troupe::detail::system_access::mark_runtime_thread();
+    io_.run();
+  }
 
   std::uint16_t listen(const std::string& host, std::uint16_t port, accept_fn on_accept) override {
     tcp::resolver resolver(io_);
@@ -266,17 +275,32 @@ class asio_transport final : public transport {
 
   void connect(const std::string& host, std::uint16_t port, connect_fn done) override {
     auto resolver = std::make_shared<tcp::resolver>(io_);
+    {
+      std::lock_guard lock(m_);
+      if (stopped_.load()) return done(error(errc::disconnected, "the node is stopping"));
+      std::erase_if(resolving_, [](const auto& w) { return w.expired(); });
+      resolving_.push_back(resolver);
+    }
     resolver->async_resolve(host, std::to_string(port), [this, resolver, done = std::move(done), host, port](
                                                             boost::system::error_code ec, tcp::resolver::results_type results) mutable {
-      if (ec) {
-        done(error(errc::disconnected, "cannot resolve " + host + ": " + ec.message()));
+      if (ec || stopped_.load()) {
+        done(error(errc::disconnected, stopped_.load() ? std::string("the node is stopping")
+                                                       : "cannot resolve " + host + ": " + ec.message()));
         return;
       }
       auto socket = std::make_shared<tcp::socket>(io_);
+      {
+        std::lock_guard lock(m_);
+        std::erase_if(connecting_, [](const auto& w) { return w.expired(); });
+        connecting_.push_back(socket);
+      }
       asio::async_connect(*socket, results, [this, socket, done = std::move(done), host, port](
                                                 boost::system::error_code cec, const tcp::endpoint&) mutable {
-        if (cec) {
-          done(error(errc::disconnected, "cannot connect to " + host + ":" + std::to_string(port) + ": " + cec.message()));
+        if (cec || stopped_.load()) {
+          boost::system::error_code ignored;
+          socket->close(ignored);
+          done(error(errc::disconnected, stopped_.load() ? std::string("the node is stopping")
+                                                         : "cannot connect to " + host + ":" + std::to_string(port) + ": " + cec.message()));
           return;
         }
         done(track(make_stream(std::move(*socket), false)));
@@ -302,7 +326,10 @@ class asio_transport final : public transport {
   bool on_loop() const override { return std::this_thread::get_id() == thread_.get_id(); }
 
   void stop() override {
-    if (stopped_.exchange(true)) return;
+    {
+      std::lock_guard lock(m_);  // (connect() checks stopped_ under it)
+      if (stopped_.exchange(true)) return;
+    }
     asio::post(io_, [this] {
       std::lock_guard lock(m_);
       for (auto& a : acceptors_) {
@@ -313,6 +340,14 @@ class asio_transport final : public transport {
         if (auto s = w.lock()) s->shut("the node is stopping");
       for (auto& w : timers_)
         if (auto t = w.lock()) t->cancel();
+      // Connects in flight end now (their handlers see stopped_ and hand out no stream).
+      for (auto& w : resolving_)
+        if (auto r = w.lock()) r->cancel();
+      for (auto& w : connecting_)
+        if (auto c = w.lock()) {
+          boost::system::error_code ec;
+          c->close(ec);
+        }
     });
     work_.reset();
     // Closing every socket ends every pending operation; the loop then runs out of work.
@@ -357,6 +392,8 @@ class asio_transport final : public transport {
   std::vector<std::weak_ptr<asio::steady_timer>> timers_;
   std::vector<std::shared_ptr<tcp::acceptor>> acceptors_;
   std::vector<std::weak_ptr<stream_type>> streams_;
+  std::vector<std::weak_ptr<tcp::resolver>> resolving_;
+  std::vector<std::weak_ptr<tcp::socket>> connecting_;
   std::atomic<bool> stopped_{false};
   std::thread thread_;  // last: starts after everything above is built
 };

@@ -1,9 +1,9 @@
 // The API conveniences of issue 9: the default request timeout, self.spawn, the logging facade.
+#include <support/log_capture.hpp>
 #include <support/test_actors.hpp>
 
 #include <catch2/catch.hpp>
 #include <spdlog/logger.h>
-#include <spdlog/sinks/ostream_sink.h>
 
 #include <memory>
 #include <sstream>
@@ -25,13 +25,6 @@ behavior keeper_of_promises(actor_base& self) {
     kept->push_back(self.make_response_promise<int>());
     return kept->back();
   }};
-}
-
-/// A logger writing to `out` (the test reads what troupe logged).
-std::shared_ptr<spdlog::logger> capture(std::ostringstream& out) {
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-  sink->set_pattern("%l %v");
-  return std::make_shared<spdlog::logger>("test", sink);
 }
 
 }  // namespace
@@ -80,7 +73,7 @@ TEST_CASE("self.spawn spawns in the actor's own system", "[framework][api]") {
 TEST_CASE("the system logs through the configured spdlog logger at the configured level", "[framework][api]") {
   std::ostringstream out;
   auto cfg = two_workers();
-  cfg.logger = capture(out);
+  cfg.logger = capture(out, "%l %v");
   cfg.log_level = log_level::info;
   {
     actor_system sys{cfg};
@@ -97,7 +90,7 @@ TEST_CASE("the system logs through the configured spdlog logger at the configure
 TEST_CASE("a failed future that nobody consumed is logged at warn", "[framework][api]") {
   std::ostringstream out;
   auto cfg = two_workers();
-  cfg.logger = capture(out);
+  cfg.logger = capture(out, "%l %v");
   {
     actor_system sys{cfg};
     auto keeper = sys.spawn(keeper_of_promises);

@@ -1,12 +1,12 @@
 // Holding messages for later (stash, unstash_all, sequential handlers), the default handler for
 // unmatched messages, and the dead-letter report.
+#include <support/log_capture.hpp>
 #include <support/test_actors.hpp>
 
 #include <troupe/testing/test_system.hpp>
 
 #include <catch2/catch.hpp>
 #include <spdlog/logger.h>
-#include <spdlog/sinks/ostream_sink.h>
 
 #include <memory>
 #include <sstream>
@@ -45,12 +45,6 @@ behavior account(actor_base& self) {
       [&self](get_history) -> std::vector<int> { return {static_cast<int>(self.stashed())}; },
       [&self](die) { self.quit(); },
   };
-}
-
-std::shared_ptr<spdlog::logger> capture(std::ostringstream& out) {
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-  sink->set_pattern("%l|%v");
-  return std::make_shared<spdlog::logger>("test", sink);
 }
 
 std::size_t count(const std::string& text, const std::string& what) {

@@ -1,5 +1,6 @@
 // Nodes, connections and the handshake (node.hpp, docs/protocol.md), over TCP on 127.0.0.1.
 // A raw client written from the protocol document plays the misbehaving peers.
+#include <support/log_capture.hpp>
 #include <support/probe.hpp>
 #include <support/test_actors.hpp>
 
@@ -10,7 +11,6 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <spdlog/logger.h>
-#include <spdlog/sinks/ostream_sink.h>
 
 #include <array>
 #include <cstring>
@@ -29,12 +29,6 @@ net::node_config config(std::string secret = "s3cret") {
   net::node_config cfg;
   cfg.secret = std::move(secret);
   return cfg;
-}
-
-std::shared_ptr<spdlog::logger> capture(std::ostringstream& out) {
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-  sink->set_pattern("%l|%v");
-  return std::make_shared<spdlog::logger>("test", sink);
 }
 
 void put_u32(std::vector<std::uint8_t>& b, std::uint32_t v) {
@@ -333,4 +327,77 @@ TEST_CASE("a flood of connections beyond max_pending_handshakes is closed at onc
   // The two in progress are served as usual.
   CHECK(first.handshake(0xa1, "s3cret") == n.id().value);
   CHECK(second.handshake(0xa2, "s3cret") == n.id().value);
+}
+
+TEST_CASE("before its handshake a connection takes only small frames, and a newer hello is refused by version", "[net][node]") {
+  actor_system sys{two_workers()};
+  net::node n{sys, config()};
+  const auto port = n.listen("127.0.0.1", 0);
+  std::uint8_t type = 0;
+  std::vector<std::uint8_t> body;
+  SECTION("a 5,000-byte frame before the handshake closes the connection") {
+    raw_peer p(port);
+    std::vector<std::uint8_t> big(4999, 0);
+    p.send_frame(hello_frame, big);
+    CHECK(p.closed_by_node());
+  }
+  SECTION("a version 2 hello, laid out differently, is refused for its version") {
+    raw_peer p(port);
+    std::vector<std::uint8_t> v2{2, 0, 1, 2, 3};  // version 2, then whatever version 2 says
+    p.send_frame(hello_frame, v2);
+    REQUIRE(p.read_frame(type, body));  // the node's hello
+    REQUIRE(p.read_frame(type, body));
+    CHECK(type == refuse_frame);
+    CHECK(text(body).find("protocol version 2") != std::string::npos);
+  }
+}
+
+TEST_CASE("a peer that does not read is dropped once max_queued_bytes are waiting for it", "[net][node]") {
+  std::ostringstream log;
+  auto sys_cfg = two_workers();
+  sys_cfg.logger = capture(log);
+  actor_system sys{sys_cfg};
+  auto cfg = config();
+  cfg.max_queued_bytes = 1 << 20;
+  auto types = std::make_shared<net::type_registry>();
+  types->add<std::int32_t>("i32");
+  cfg.types = types;
+  net::node n{sys, cfg};
+  // Answers n with n bytes.
+  auto big = sys.spawn([](actor_base&) -> behavior { return {[](std::int32_t k) { return std::string(static_cast<std::size_t>(k), 'x'); }}; });
+  n.publish(big, "big");
+  raw_peer p(n.listen("127.0.0.1", 0));
+  REQUIRE(p.handshake(0xbad, "s3cret") == n.id().value);
+  // Look "big" up: the reply's actor id is what the requests go to.
+  std::vector<std::uint8_t> lookup;
+  put_u64(lookup, 1);
+  put_u32(lookup, 3);
+  lookup.insert(lookup.end(), {'b', 'i', 'g'});
+  p.send_frame(0x14, lookup);
+  std::uint8_t type = 0;
+  std::vector<std::uint8_t> body;
+  do {
+    REQUIRE(p.read_frame(type, body));
+  } while (type != 0x15);
+  REQUIRE(body.size() == 17);
+  std::uint64_t id = 0;
+  for (int i = 0; i < 8; ++i) id |= static_cast<std::uint64_t>(body[9 + i]) << (8 * i);
+  // Ask for 64 MiB in 256 KiB replies, and read nothing more.
+  std::vector<std::uint8_t> def;
+  put_u32(def, 0);
+  put_u32(def, 3);
+  def.insert(def.end(), {'i', '3', '2'});
+  p.send_frame(0x10, def);
+  for (std::uint64_t r = 1; r <= 256; ++r) {
+    std::vector<std::uint8_t> msg;
+    put_u64(msg, 0);
+    put_u64(msg, id);
+    put_u64(msg, r);
+    put_u32(msg, 0);
+    put_u32(msg, 256 * 1024);
+    p.send_frame(0x11, msg);
+  }
+  // The node gives up on this peer: reading now finds the end of the stream.
+  CHECK(p.closed_by_node());
+  CHECK(log.str().find("does not read") != std::string::npos);
 }

@@ -2,6 +2,8 @@
 // 127.0.0.1, in one process (two actor systems).
 #include "two_nodes.hpp"
 
+#include <boost/asio.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <future>
@@ -178,4 +180,88 @@ TEST_CASE("what one activation sends to a node goes out as one write", "[net][re
   CHECK(got->size() == 1000);
   // 1,000 messages, their type definition and the request: one activation, one write.
   CHECK(writes->load() - before == 1);
+}
+
+TEST_CASE("many senders on several threads, all sending a new type at once, each keep their order", "[net][remote]") {
+  pair_of_nodes p;
+  constexpr std::int32_t senders = 6, each = 400;
+  std::vector<actor> actors;
+  for (std::int32_t s = 1; s <= senders; ++s)
+    actors.push_back(p.a_sys.spawn([s](actor_base& self, actor to) -> behavior {
+      auto next = std::make_shared<std::int32_t>(0);
+      return {[&self, to, s, next](std::int32_t n) {
+        for (std::int32_t i = 0; i < n; ++i) self.send(to, tagged{s, (*next)++});
+      }};
+    }, p.remote));
+  for (auto& a : actors)  // a few bursts each, so activations interleave on both workers
+    for (int burst = 0; burst < 4; ++burst) send(a, std::int32_t{each / 4});
+  for (std::int32_t i = 0; i < each; ++i) send(p.remote, tagged{0, i});  // and this thread
+  std::vector<std::int32_t> got;
+  for (int attempt = 0; attempt < 2000 && got.size() < static_cast<std::size_t>((senders + 1) * each); ++attempt) {
+    auto r = request<std::vector<std::int32_t>>(p.remote, get_records{}, prompt).get();
+    REQUIRE(r);  // (a type defined out of order would have closed the connection)
+    got = *r;
+  }
+  REQUIRE(got.size() == static_cast<std::size_t>((senders + 1) * each));
+  // Each sender's messages arrive in the order sent, whatever the interleaving.
+  std::vector<std::int32_t> last(senders + 1, -1);
+  for (std::int32_t v : got) {
+    const std::int32_t from = v / 1'000'000, n = v % 1'000'000;
+    CHECK(n == last[static_cast<std::size_t>(from)] + 1);
+    last[static_cast<std::size_t>(from)] = n;
+  }
+}
+
+TEST_CASE("connect edge cases: twice to one address, a peer that never answers, a node destroyed mid-connect", "[net][remote]") {
+  actor_system a_sys{two_workers()}, b_sys{two_workers()};
+  SECTION("connecting again to a connected address gives its id at once, on the same connection") {
+    net::node b{b_sys, config()};
+    net::node a{a_sys, config()};
+    const auto port = b.listen("127.0.0.1", 0);
+    auto first = a.connect("127.0.0.1", port).get(prompt);
+    auto second = a.connect("127.0.0.1", port).get(prompt);
+    REQUIRE(first);
+    REQUIRE(second);
+    CHECK(*first == *second);
+    CHECK(a.connections().size() == 1);
+  }
+  // A listener that accepts and then says nothing.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor silent(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const auto silent_port = silent.local_endpoint().port();
+  SECTION("a peer that never answers: connect fails with timeout after connect_timeout") {
+    auto cfg = config();
+    cfg.connect_timeout = std::chrono::milliseconds(200);
+    cfg.handshake_timeout = std::chrono::seconds(60);  // only connect_timeout can end it
+    net::node a{a_sys, cfg};
+    auto r = a.connect("127.0.0.1", silent_port).get(prompt);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::timeout);
+  }
+  SECTION("a node destroyed while it connects does not hang, and fails the connect") {
+    future<node_id> pending;
+    {
+      net::node a{a_sys, config()};
+      pending = a.connect("127.0.0.1", silent_port);
+    }
+    auto r = pending.get(prompt);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::disconnected);
+  }
+}
+
+TEST_CASE("a blocking get() on the network thread fails instead of stalling the node", "[net][remote]") {
+  pair_of_nodes p;
+  auto answer = p.a->lookup(p.b->id(), "server").then([](result<actor> r) -> errc {
+    if (!r) return r.error().code();
+    auto x = request<std::int32_t>(*r, add{1, 1}, prompt).get();  // runs on the network thread
+    return x ? errc::user : x.error().code();
+  });
+  auto code = answer.get(prompt);
+  REQUIRE(code);
+  CHECK(*code == errc::blocking_in_actor);
+  // The node still works.
+  auto four = request<std::int32_t>(p.remote, add{2, 2}, prompt).get();
+  REQUIRE(four);
+  CHECK(*four == 4);
 }

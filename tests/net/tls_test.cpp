@@ -3,6 +3,8 @@
 // directory.
 #include "two_nodes.hpp"
 
+#include <support/log_capture.hpp>
+
 #include <boost/asio.hpp>
 #include <catch2/catch.hpp>
 #include <openssl/evp.h>
@@ -10,7 +12,6 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <spdlog/logger.h>
-#include <spdlog/sinks/ostream_sink.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -101,12 +102,6 @@ net::node_config tls_config(const net::tls_config& tls) {
   auto cfg = config();
   cfg.tls = tls;
   return cfg;
-}
-
-std::shared_ptr<spdlog::logger> capture(std::ostringstream& out) {
-  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
-  sink->set_pattern("%l|%v");
-  return std::make_shared<spdlog::logger>("test", sink);
 }
 
 }  // namespace

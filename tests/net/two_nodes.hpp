@@ -36,6 +36,14 @@ struct call_me_back {
 struct echoed {
   std::string text;
 };
+/// Recorded as from * 1,000,000 + n (a type no other test sends first).
+struct tagged {
+  std::int32_t from;
+  std::int32_t n;
+};
+struct big_reply {
+  std::int32_t bytes;
+};
 
 inline std::shared_ptr<net::type_registry> types() {
   auto t = std::make_shared<net::type_registry>();
@@ -45,6 +53,8 @@ inline std::shared_ptr<net::type_registry> types() {
   t->add<hold>("test.hold");
   t->add<call_me_back>("test.call_me_back");
   t->add<echoed>("test.echoed");
+  t->add<tagged>("test.tagged");
+  t->add<big_reply>("test.big_reply");
   t->add<std::vector<std::int32_t>>("test.ints");
   return t;
 }
@@ -62,6 +72,8 @@ inline behavior server(actor_base& self) {
   return {
       [](add m) { return m.a + m.b; },
       [records](record r) { records->push_back(r.n); },
+      [records](tagged t) { records->push_back(t.from * 1'000'000 + t.n); },
+      [](big_reply b) { return std::string(static_cast<std::size_t>(b.bytes), 'x'); },
       [records](get_records) { return *records; },
       [&self, held](hold) {
         held->push_back(self.make_response_promise<std::int32_t>());

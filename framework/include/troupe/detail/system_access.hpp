@@ -43,6 +43,10 @@ class system_access {
   static actor_registry& registry(actor_system& sys) noexcept;
   static blocking_pool& blocking_jobs(actor_system& sys) noexcept;
   static void count_dead_letter(actor_system& sys) noexcept;
+  /// Marks the calling thread, for the rest of its life, as one that serves actors (like
+  /// troupe::net's network thread): future::get() there fails with errc::blocking_in_actor
+  /// instead of blocking the thread that would complete what it waits for.
+  static void mark_runtime_thread() noexcept;
   static dead_letter_log& dead_letters(actor_system& sys) noexcept;
 
   // -- local actors (defined in actor_runtime.cpp) --------------------------------------------

@@ -72,6 +72,9 @@ class frame_decoder {
   /// Why the stream is bad (a length above the limit or of 0, an unknown frame type), or empty.
   const std::string& error() const noexcept { return error_; }
   bool failed() const noexcept { return !error_.empty(); }
+  /// Changes the size limit for the frames not yet returned (a node keeps it small until a
+  /// connection's handshake is done).
+  void set_limit(std::size_t max_frame) noexcept { max_frame_ = max_frame; }
   /// Bytes received and not yet returned as frames.
   std::size_t buffered() const noexcept { return buf_.size() - pos_; }
 

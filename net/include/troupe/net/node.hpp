@@ -7,8 +7,9 @@
 //   troupe::result<troupe::node_id> peer = n.connect("127.0.0.1", 4000).get();
 //
 // Connections. A node listens on host:port and connects to other nodes; there is one
-// connection per pair of nodes (when both connect at once, both keep the connection that the
-// node with the smaller id opened). Every connection starts with a handshake: both sides send
+// connection per pair of nodes (when both connect at once, both sides keep the same one, and
+// what was sent on the other in that instant fails as on a lost connection: requests with
+// errc::disconnected, monitors fire). Every connection starts with a handshake: both sides send
 // the protocol version, their node id and a fresh random nonce, then prove that they know the
 // shared secret with an HMAC-SHA256 over both nonces (the secret never crosses the wire, and a
 // recorded handshake cannot be replayed: the other side's nonce is new each time). A peer with
@@ -85,6 +86,11 @@ struct node_config {
   std::size_t max_frame = default_max_frame;
   /// A connection whose handshake is not done by then is dropped.
   duration handshake_timeout = std::chrono::seconds(5);
+  /// A connection whose peer lets more than this many bytes queue up (it does not read) is
+  /// closed, with a logged reason: sending never buffers without bound.
+  std::size_t max_queued_bytes = std::size_t{64} << 20;
+  /// connect() fails with errc::timeout if it is not connected (TCP and handshake) by then.
+  duration connect_timeout = std::chrono::seconds(10);
   /// Heartbeats go out this often on every connection.
   duration heartbeat_interval = std::chrono::seconds(1);
   /// A connection that brings no frame for this long is presumed dead and closed (0: never).
@@ -143,7 +149,8 @@ class node {
   std::uint16_t listen(const std::string& host, std::uint16_t port);
   /// Connects to the node at host:port: the future completes with its id once the handshake is
   /// done, or fails with errc::disconnected (cannot connect, refused: the reason is in the
-  /// detail) or errc::timeout. Connecting to a node already connected gives its id at once.
+  /// detail) or errc::timeout (connect_timeout). Connecting again to an address this node is
+  /// connected to (by an earlier connect) gives the id at once.
   [[nodiscard]] future<node_id> connect(const std::string& host, std::uint16_t port);
 
   /// Makes `a` (a local actor) reachable by other nodes under `name` (replacing what was

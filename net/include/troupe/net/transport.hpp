@@ -3,9 +3,9 @@
 // more implementation).
 //
 // A transport runs an event loop on threads of its own. It opens byte streams (connect,
-// accept) and calls every handler on its loop; a node keeps all its connection state on that
-// loop, so none of it needs a lock. Everything here may be called from any thread unless said
-// otherwise.
+// accept) and calls every handler on its loop; a node keeps its receiving and handshake state
+// on that loop (no lock), while senders on any thread write to streams directly. Everything
+// here may be called from any thread unless said otherwise.
 #pragma once
 
 #include <troupe/error.hpp>
