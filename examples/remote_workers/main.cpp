@@ -92,62 +92,66 @@ troupe::behavior worker(troupe::actor_base&) {
 
 // -- the coordinator: hands out jobs, two in flight per worker; a lost worker's jobs go back --------
 
-troupe::behavior coordinator(troupe::actor_base& self, std::size_t min_workers) {
-  struct state {
-    std::deque<job> pending;
-    std::map<std::uint64_t, std::pair<job, troupe::actor>> in_flight;  // by job id
-    std::vector<troupe::actor> workers;
-    std::uint64_t total = 0, done = 0, jobs = 0, redone = 0;
-    bool started = false;  // run_all came
-    bool running = false;  // ... and min_workers joined: jobs go out from now on
-    troupe::response_promise<outcome> finished;
-  };
-  auto st = std::make_shared<state>();
-  auto dispatch = std::make_shared<std::function<void()>>();
-  *dispatch = [&self, st, dispatch, min_workers] {
-    st->running = st->running || (st->started && st->workers.size() >= min_workers);
-    if (!st->running) return;
-    for (const auto& w : st->workers) {
-      auto busy = std::count_if(st->in_flight.begin(), st->in_flight.end(), [&](const auto& e) { return e.second.second == w; });
-      for (; busy < 2 && !st->pending.empty(); ++busy) {
-        job j = st->pending.front();
-        st->pending.pop_front();
-        st->in_flight.emplace(j.id, std::make_pair(j, w));
-        self.request<std::uint64_t>(w, j, 30s).then([st, dispatch, id = j.id](troupe::result<std::uint64_t> r) {
-          auto it = st->in_flight.find(id);
-          if (it == st->in_flight.end()) return;  // already handed out again (its worker was lost)
-          if (r) {
-            st->total += *r;
-            ++st->done;
-          } else {
-            std::printf("job %llu failed (%s): handing it out again\n", static_cast<unsigned long long>(id), r.error().message().c_str());
-            st->pending.push_back(it->second.first);
-            ++st->redone;
-          }
-          st->in_flight.erase(it);
-          if (st->done == st->jobs) st->finished.deliver(outcome{st->total, st->redone});
-          (*dispatch)();
-        });
-      }
+struct coordinator_state {
+  std::size_t min_workers = 1;
+  std::deque<job> pending;
+  std::map<std::uint64_t, std::pair<job, troupe::actor>> in_flight;  // by job id
+  std::vector<troupe::actor> workers;
+  std::uint64_t total = 0, done = 0, jobs = 0, redone = 0;
+  bool started = false;  // run_all came
+  bool running = false;  // ... and min_workers joined: jobs go out from now on
+  troupe::response_promise<outcome> finished;
+};
+
+/// Hands pending jobs to workers with fewer than two in flight.
+void dispatch(troupe::actor_base& self, const std::shared_ptr<coordinator_state>& st) {
+  st->running = st->running || (st->started && st->workers.size() >= st->min_workers);
+  if (!st->running) return;
+  for (const auto& w : st->workers) {
+    auto busy = std::count_if(st->in_flight.begin(), st->in_flight.end(), [&](const auto& e) { return e.second.second == w; });
+    for (; busy < 2 && !st->pending.empty(); ++busy) {
+      job j = st->pending.front();
+      st->pending.pop_front();
+      st->in_flight.emplace(j.id, std::make_pair(j, w));
+      self.request<std::uint64_t>(w, j, 30s).then([&self, st, id = j.id](troupe::result<std::uint64_t> r) {
+        auto it = st->in_flight.find(id);
+        if (it == st->in_flight.end()) return;  // already handed out again (its worker was lost)
+        if (r) {
+          st->total += *r;
+          ++st->done;
+        } else {
+          std::printf("job %llu failed (%s): handing it out again\n", static_cast<unsigned long long>(id), r.error().message().c_str());
+          st->pending.push_back(it->second.first);
+          ++st->redone;
+        }
+        st->in_flight.erase(it);
+        if (st->done == st->jobs) st->finished.deliver(outcome{st->total, st->redone});
+        dispatch(self, st);
+      });
     }
-  };
+  }
+}
+
+troupe::behavior coordinator(troupe::actor_base& self, std::size_t min_workers) {
+  auto st = std::make_shared<coordinator_state>();
+  st->min_workers = min_workers;
   return {
-      [&self, st, dispatch](join j) {
+      [&self, st](join j) {
         std::printf("worker %s joined from %s\n", j.name.c_str(), j.worker.node().to_string().c_str());
         self.monitor(j.worker);
         st->workers.push_back(j.worker);
-        (*dispatch)();
+        dispatch(self, st);
         return true;  // welcome
       },
-      [&self, st, dispatch](run_all r) {
+      [&self, st](run_all r) {
         st->jobs = r.jobs;
         for (std::uint64_t i = 0; i < r.jobs; ++i) st->pending.push_back(job{i, i * r.range, (i + 1) * r.range});
         st->started = true;
         st->finished = self.make_response_promise<outcome>();
-        (*dispatch)();
+        dispatch(self, st);
         return st->finished;
       },
-      [st, dispatch](troupe::down_msg d) {
+      [&self, st](troupe::down_msg d) {
         std::erase(st->workers, d.source);
         std::size_t back = 0;
         for (auto it = st->in_flight.begin(); it != st->in_flight.end();) {
@@ -162,7 +166,7 @@ troupe::behavior coordinator(troupe::actor_base& self, std::size_t min_workers) 
         }
         std::printf("worker on %s lost (%s): %zu jobs handed out again\n", d.source.node().to_string().c_str(),
                     d.reason.to_string().c_str(), back);
-        (*dispatch)();
+        dispatch(self, st);
       },
   };
 }

@@ -265,3 +265,47 @@ TEST_CASE("a blocking get() on the network thread fails instead of stalling the 
   REQUIRE(four);
   CHECK(*four == 4);
 }
+
+TEST_CASE("the promises of node.hpp at the edges: unpublish, dead letters, frame size, unknown reply types", "[net][remote]") {
+  SECTION("an unpublished name is not found any more") {
+    pair_of_nodes p;
+    p.b->unpublish("server");
+    auto r = p.a->lookup(p.b->id(), "server").get(prompt);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::receiver_down);
+  }
+  SECTION("while a node is not connected, a send to it is a counted dead letter, a request fails at once") {
+    pair_of_nodes p;
+    p.b.reset();
+    // (the node learns of the loss on its network thread: a request shows when it has)
+    auto r = request<std::int32_t>(p.remote, add{1, 1}, infinite).get(prompt);
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::disconnected);
+    const auto before = p.a_sys.dead_letters();
+    send(p.remote, record{1});
+    CHECK(p.a_sys.dead_letters() == before + 1);
+  }
+  SECTION("a message larger than max_frame fails at the sender") {
+    auto a_cfg = config();
+    a_cfg.max_frame = 4096;
+    pair_of_nodes p(a_cfg);
+    auto r = request<std::int32_t>(p.remote, std::vector<std::int32_t>(10'000, 7), prompt).get();
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::handler_exception);
+    CHECK(r.error().detail().find("max_frame") != std::string_view::npos);
+    // The connection is fine.
+    REQUIRE(request<std::int32_t>(p.remote, add{1, 1}, prompt).get());
+  }
+  SECTION("a reply whose type is registered there but not here fails with type_mismatch") {
+    auto a_cfg = config();
+    auto partial = std::make_shared<net::type_registry>();
+    partial->add<add>("test.add");
+    partial->add<want_echoed>("test.want_echoed");  // but not test.echoed, the reply
+    a_cfg.types = partial;
+    pair_of_nodes p(a_cfg);
+    auto r = request<echoed>(p.remote, want_echoed{}, prompt).get();
+    REQUIRE_FALSE(r);
+    CHECK(r.error() == errc::type_mismatch);
+    CHECK(r.error().detail().find("test.echoed") != std::string_view::npos);
+  }
+}

@@ -2,6 +2,8 @@
 // events and reconnection: two actor systems in one process over TCP on 127.0.0.1.
 #include "two_nodes.hpp"
 
+#include <support/log_capture.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <variant>
@@ -229,4 +231,24 @@ TEST_CASE("monitor_nodes reports connections up and down, and a lost connection 
   REQUIRE(r2);
   CHECK(*r2 == 3);
   b.reset();
+}
+
+TEST_CASE("redialling stops after reconnect_for, with a logged warning", "[net][signals]") {
+  auto lines = std::make_shared<probe<std::string>>();
+  auto sys_cfg = two_workers();
+  sys_cfg.logger = log_to(lines);
+  actor_system a_sys{sys_cfg}, b_sys{two_workers()};
+  auto a_cfg = config();
+  a_cfg.reconnect_delay_min = std::chrono::milliseconds(10);
+  a_cfg.reconnect_delay_max = std::chrono::milliseconds(40);
+  a_cfg.reconnect_for = std::chrono::milliseconds(300);
+  net::node a{a_sys, a_cfg};
+  auto b = std::make_unique<net::node>(b_sys, config());
+  const auto port = b->listen("127.0.0.1", 0);
+  REQUIRE(a.connect("127.0.0.1", port).get(prompt));
+  b.reset();  // and nobody listens there any more
+  auto gave_up = lines->pop_until([](const std::string& l) { return l.find("gave up reconnecting") != std::string::npos; });
+  REQUIRE(gave_up);
+  CHECK(gave_up->rfind("warning|", 0) == 0);
+  CHECK(gave_up->find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
 }

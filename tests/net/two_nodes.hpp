@@ -44,6 +44,7 @@ struct tagged {
 struct big_reply {
   std::int32_t bytes;
 };
+struct want_echoed {};
 
 inline std::shared_ptr<net::type_registry> types() {
   auto t = std::make_shared<net::type_registry>();
@@ -55,6 +56,7 @@ inline std::shared_ptr<net::type_registry> types() {
   t->add<echoed>("test.echoed");
   t->add<tagged>("test.tagged");
   t->add<big_reply>("test.big_reply");
+  t->add<want_echoed>("test.want_echoed");
   t->add<std::vector<std::int32_t>>("test.ints");
   return t;
 }
@@ -74,6 +76,7 @@ inline behavior server(actor_base& self) {
       [records](record r) { records->push_back(r.n); },
       [records](tagged t) { records->push_back(t.from * 1'000'000 + t.n); },
       [](big_reply b) { return std::string(static_cast<std::size_t>(b.bytes), 'x'); },
+      [](want_echoed) { return echoed{"e"}; },
       [records](get_records) { return *records; },
       [&self, held](hold) {
         held->push_back(self.make_response_promise<std::int32_t>());

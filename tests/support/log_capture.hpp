@@ -19,3 +19,29 @@ inline std::shared_ptr<spdlog::logger> capture(std::ostream& out, const std::str
 }
 
 }  // namespace troupe::test
+
+#include <spdlog/sinks/base_sink.h>
+#include <support/probe.hpp>
+
+#include <mutex>
+
+namespace troupe::test {
+
+/// A logger that pushes each line ("level|text") into `lines`, so that a test can wait for a
+/// line to be logged (probe::pop_until) instead of polling.
+inline std::shared_ptr<spdlog::logger> log_to(probe_ptr<std::string> lines) {
+  struct sink final : spdlog::sinks::base_sink<std::mutex> {
+    explicit sink(probe_ptr<std::string> l) : lines(std::move(l)) {}
+    probe_ptr<std::string> lines;
+
+   protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+      lines->push(std::string(spdlog::level::to_string_view(msg.level).data(), spdlog::level::to_string_view(msg.level).size()) +
+                  "|" + std::string(msg.payload.data(), msg.payload.size()));
+    }
+    void flush_() override {}
+  };
+  return std::make_shared<spdlog::logger>("test", std::make_shared<sink>(std::move(lines)));
+}
+
+}  // namespace troupe::test

@@ -93,6 +93,23 @@ struct client {
   }
 };
 
+struct requester_state {
+  troupe::actor server;
+  long sent = 0, answered = 0, total = 0, sum = 0;
+  troupe::response_promise<long> done;
+};
+
+/// Sends the next request; its reply sends the one after (no self-referencing closure: no cycle).
+void issue_request(troupe::actor_base& self, const std::shared_ptr<requester_state>& st) {
+  const long n = st->sent++;
+  self.request<long>(st->server, work{n}, troupe::infinite).then([&self, st](troupe::result<long> r) {
+    if (!r) throw bench_failure("remote_request: " + r.error().message());
+    st->sum += *r;
+    if (++st->answered == st->total) return st->done.deliver(st->sum);
+    if (st->sent < st->total) issue_request(self, st);
+  });
+}
+
 troupe::behavior pinger(troupe::actor_base& self) {
   auto done = std::make_shared<troupe::response_promise<long>>();
   auto returns = std::make_shared<long>(0);
@@ -147,27 +164,12 @@ double remote_request(const sizes& s) {
   client c(s, server.port(), "server");
   // Keeps `in_flight` requests outstanding until `total` have been answered.
   auto requester = c.sys.spawn([](troupe::actor_base& self) -> troupe::behavior {
-    struct state {
-      troupe::actor server;
-      long sent = 0, answered = 0, total = 0, sum = 0;
-      troupe::response_promise<long> done;
-    };
-    auto st = std::make_shared<state>();
-    auto issue = std::make_shared<std::function<void()>>();
-    *issue = [&self, st, issue] {
-      const long n = st->sent++;
-      self.request<long>(st->server, work{n}, troupe::infinite).then([st, issue](troupe::result<long> r) {
-        if (!r) throw bench_failure("remote_request: " + r.error().message());
-        st->sum += *r;
-        if (++st->answered == st->total) return st->done.deliver(st->sum);
-        if (st->sent < st->total) (*issue)();
-      });
-    };
-    return {[&self, st, issue](run_requests r) {
+    auto st = std::make_shared<requester_state>();
+    return {[&self, st](run_requests r) {
       st->server = r.server;
       st->total = r.total;
       st->done = self.make_response_promise<long>();
-      for (int i = 0; i < r.in_flight && st->sent < st->total; ++i) (*issue)();
+      for (int i = 0; i < r.in_flight && st->sent < st->total; ++i) issue_request(self, st);
       return st->done;
     }};
   });
