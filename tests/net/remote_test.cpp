@@ -252,11 +252,14 @@ TEST_CASE("connect edge cases: twice to one address, a peer that never answers, 
 
 TEST_CASE("a blocking get() on the network thread fails instead of stalling the node", "[net][remote]") {
   pair_of_nodes p;
-  auto answer = p.a->lookup(p.b->id(), "server").then([](result<actor> r) -> errc {
+  // The continuation is attached before the reply can come (it is held until `release`), so
+  // it runs where the reply arrives: on the network thread.
+  auto answer = request<std::int32_t>(p.remote, hold{}, prompt).then([remote = p.remote](result<std::int32_t> r) -> errc {
     if (!r) return r.error().code();
-    auto x = request<std::int32_t>(*r, add{1, 1}, prompt).get();  // runs on the network thread
+    auto x = request<std::int32_t>(remote, add{1, 1}, prompt).get();
     return x ? errc::user : x.error().code();
   });
+  send(p.remote, release{1});
   auto code = answer.get(prompt);
   REQUIRE(code);
   CHECK(*code == errc::blocking_in_actor);

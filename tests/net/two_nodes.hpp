@@ -45,6 +45,10 @@ struct big_reply {
   std::int32_t bytes;
 };
 struct want_echoed {};
+/// Answers every held request with n.
+struct release {
+  std::int32_t n;
+};
 
 inline std::shared_ptr<net::type_registry> types() {
   auto t = std::make_shared<net::type_registry>();
@@ -57,6 +61,7 @@ inline std::shared_ptr<net::type_registry> types() {
   t->add<tagged>("test.tagged");
   t->add<big_reply>("test.big_reply");
   t->add<want_echoed>("test.want_echoed");
+  t->add<release>("test.release");
   t->add<std::vector<std::int32_t>>("test.ints");
   return t;
 }
@@ -77,6 +82,10 @@ inline behavior server(actor_base& self) {
       [records](tagged t) { records->push_back(t.from * 1'000'000 + t.n); },
       [](big_reply b) { return std::string(static_cast<std::size_t>(b.bytes), 'x'); },
       [](want_echoed) { return echoed{"e"}; },
+      [held](release r) {
+        for (auto& p : *held) p.deliver(r.n);
+        held->clear();
+      },
       [records](get_records) { return *records; },
       [&self, held](hold) {
         held->push_back(self.make_response_promise<std::int32_t>());
