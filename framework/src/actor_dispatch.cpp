@@ -6,6 +6,7 @@
 #include "actor_internals.hpp"
 #include "dead_letters.hpp"
 #include "actor_registry.hpp"
+#include "trace_recorder.hpp"
 
 #include <troupe/detail/activation.hpp>
 
@@ -104,6 +105,82 @@ resumable::resume_result actor_base::resume(std::size_t max_messages) noexcept {
 }
 
 void actor_base::dispatch(detail::envelope* e) noexcept {
+#if TROUPE_TRACE_HOOKS
+  if (detail::tracing()) [[unlikely]] {
+    if (detail::trace_recorder* t = detail::system_access::tracer(system())) {
+      dispatch_traced(*t, e);
+      return;
+    }
+  }
+#endif
+  dispatch_now(e);
+}
+
+#if TROUPE_TRACE_HOOKS
+/// One run, recorded: the envelope's stamp and the run's times go into one handled record,
+/// written when the run returns; what the run sends is stamped with its id (the context).
+void actor_base::dispatch_traced(detail::trace_recorder& rec, detail::envelope* e) noexcept {
+  namespace fmt = trace_format;
+  fmt::handled_record r{};
+  r.h.k = fmt::kind::handled;
+  r.h.size = sizeof r;
+  r.h.aux = e->trace_depth;
+  const std::uint32_t queued = queued_.load(std::memory_order_relaxed);
+  r.depth_left = e->counted && queued > 0 ? queued - 1 : queued;
+  r.trace = e->trace.trace;
+  r.cause = e->trace.cause;
+  r.sent = e->trace.sent;
+  r.actor = id();
+  r.sender = e->sender.id();
+  if (e->sender && e->sender.node() != node()) r.h.flags |= fmt::remote_sender_flag;
+  using detail::envelope_kind;
+  switch (e->kind) {
+    case envelope_kind::message: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::message); break;
+    case envelope_kind::continuation: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::continuation); break;
+    case envelope_kind::resume: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::resume); break;
+    case envelope_kind::unreferenced: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::unreferenced); break;
+    case envelope_kind::idle_check: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::idle_check); break;
+    case envelope_kind::shutdown: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::shutdown); break;
+    case envelope_kind::exit_signal: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::exit_signal); break;
+    case envelope_kind::down_signal: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::down_signal); break;
+    case envelope_kind::link: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::link); break;
+    case envelope_kind::unlink: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::unlink); break;
+    case envelope_kind::monitor: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::monitor); break;
+    case envelope_kind::demonitor: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::demonitor); break;
+    case envelope_kind::kill: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::kill); break;
+  }
+  detail::trace_ring& ring = rec.ring();
+  r.id = ring.next_id();
+  const type_meta* type = nullptr;
+  if (e->kind == envelope_kind::message) {
+    type = e->type;
+    if (e->reply) {
+      r.h.flags |= fmt::request_flag;
+      if (detail::reply_sink* s = e->reply.sink()) s->trace.request = r.id;
+    }
+  }
+  held_ = false;
+  const bool was_running = state_ == run_state::running;
+  {
+    detail::trace_context_scope context({r.id, r.trace});
+    r.start = detail::trace_ticks();
+    dispatch_now(e);  // (may delete e)
+    r.end = detail::trace_ticks();
+  }
+  if (was_running && state_ != run_state::running && extras_ && extras_->reason &&
+      extras_->reason->code() == exit_code::exception)
+    r.h.flags |= fmt::threw_flag;
+  if (held_ || !r.trace) return;  // held back: recorded when it runs; or not sampled
+  if (ring.type_key(type, r.type))
+    ring.put(&r, sizeof r);
+  else
+    ring.drop();
+}
+#else
+void actor_base::dispatch_traced(detail::trace_recorder&, detail::envelope* e) noexcept { dispatch_now(e); }
+#endif
+
+void actor_base::dispatch_now(detail::envelope* e) noexcept {
   using detail::envelope_kind;
   switch (e->kind) {
     case envelope_kind::message:
@@ -174,6 +251,16 @@ void actor_base::dispatch_message(detail::envelope& e) {
     detail::report_dead_letter(system(), this, e, "no handler takes it");
   }
 }
+
+void actor_base::set_name(std::string name) {
+#if TROUPE_TRACE_HOOKS
+  if (detail::tracing())
+    if (detail::trace_recorder* t = detail::system_access::tracer(system())) t->record_name(*this, name);
+#endif
+  extras().name = std::move(name);
+}
+
+std::string_view actor_base::name() const noexcept { return extras_ ? std::string_view(extras_->name) : std::string_view(); }
 
 void actor_base::set_default_handler(detail::unique_function<void(const unmatched_message&)> fn) {
   extras().default_handler = std::move(fn);

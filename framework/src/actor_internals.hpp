@@ -120,6 +120,8 @@ struct lifecycle_extras {
   std::size_t sweep_at = 16;
   // Running handler coroutines (a list through their promises; see task_promise_base).
   task_promise_base* live_tasks = nullptr;
+  // The name given with set_name.
+  std::string name;
 };
 
 

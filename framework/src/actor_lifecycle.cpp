@@ -6,6 +6,7 @@
 
 #include "actor_internals.hpp"
 #include "actor_registry.hpp"
+#include "trace_recorder.hpp"
 
 #include <spdlog/logger.h>
 
@@ -81,6 +82,10 @@ void actor_base::terminate() noexcept {
     x.links.clear();
     x.monitors.clear();
   }
+#if TROUPE_TRACE_HOOKS
+  if (detail::tracing())
+    if (detail::trace_recorder* t = detail::system_access::tracer(system())) t->record_exit(*this, reason);
+#endif
   detail::system_access::registry(system()).remove(*this);
 }
 

@@ -6,6 +6,7 @@
 
 #include "actor_internals.hpp"
 #include "dead_letters.hpp"
+#include "trace_recorder.hpp"
 
 #include <spdlog/logger.h>
 
@@ -15,7 +16,10 @@ namespace troupe {
 
 using detail::make_signal;
 
-void actor_base::hold_back(detail::envelope* e) { extras().front.push_back(e); }
+void actor_base::hold_back(detail::envelope* e) {
+  extras().front.push_back(e);
+  held_ = true;
+}
 
 void actor_base::stash() {
   if (!current_ || current_->kind != detail::envelope_kind::message)
@@ -40,9 +44,20 @@ bool actor_base::holding_back() const noexcept {
 bool actor_base::front_ready() const noexcept { return extras_ && !extras_->front.empty() && !holding_back(); }
 
 bool actor_base::enqueue(detail::envelope* e) noexcept {
+#if TROUPE_TRACE_HOOKS
+  detail::trace_recorder* tracer = nullptr;
+  if (detail::tracing()) [[unlikely]] {
+    if ((tracer = detail::system_access::tracer(system()))) tracer->stamp(*e);
+  }
+#else
+  constexpr void* tracer = nullptr;
+#endif
   if (e->kind == detail::envelope_kind::message) {
-    if (std::uint32_t cap = capacity_.load(std::memory_order_relaxed)) {
-      if (queued_.fetch_add(1, std::memory_order_relaxed) >= cap) {
+    // Counted when the mailbox is bounded, and when tracing (its depth goes in the trace).
+    const std::uint32_t cap = capacity_.load(std::memory_order_relaxed);
+    if (cap || tracer) {
+      const std::uint32_t depth = queued_.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (cap && depth > cap) {
         queued_.fetch_sub(1, std::memory_order_relaxed);
         if (e->reply) {
           e->reply.fail(error(errc::mailbox_full));
@@ -53,6 +68,9 @@ bool actor_base::enqueue(detail::envelope* e) noexcept {
         return false;
       }
       e->counted = true;
+#if TROUPE_TRACE_HOOKS
+      e->trace_depth = depth;
+#endif
     }
   }
   switch (mailbox_.push(e)) {

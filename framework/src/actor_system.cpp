@@ -5,6 +5,7 @@
 #include "dead_letters.hpp"
 #include "runtime_thread.hpp"
 #include "timer_queue.hpp"
+#include "trace_recorder.hpp"
 #include "work_stealing_scheduler.hpp"
 
 #include <spdlog/logger.h>
@@ -42,6 +43,23 @@ actor_system::actor_system(actor_system_config cfg)
       registry_(std::make_unique<detail::actor_registry>()),
       dead_letter_log_(std::make_unique<detail::dead_letter_log>()) {
   logger_->set_level(static_cast<spdlog::level::level_enum>(cfg_.log_level));
+#if TROUPE_TRACE_HOOKS
+  // Before anything runs, so that every actor's spawn is in the file. A path given in the
+  // config that cannot be opened is the caller's error (it throws); one from the environment
+  // is logged and the system runs untraced.
+  if (std::string path = detail::trace_recorder::resolve_path(cfg_.trace, node_); !path.empty()) {
+    try {
+      tracer_owner_ = std::make_unique<detail::trace_recorder>(cfg_.trace, path, node_, *logger_);
+      tracer_.store(tracer_owner_.get(), std::memory_order_release);
+    } catch (const std::system_error& e) {
+      if (!cfg_.trace.path.empty()) throw;
+      logger_->error("TROUPE_TRACE: {}; running without tracing", e.what());
+    }
+  }
+#else
+  if (!detail::trace_recorder::resolve_path(cfg_.trace, node_).empty())
+    logger_->warn("tracing requested, but troupe was built with TROUPE_TRACE_HOOKS=OFF");
+#endif
   if (cfg_.timer_factory)
     timers_ = cfg_.timer_factory(*this);
   else
@@ -73,6 +91,15 @@ void actor_system::shutdown() noexcept {
   blocking_->stop();
   timers_->stop();
   sched_->stop();
+  if (detail::trace_recorder* t = tracer_.exchange(nullptr, std::memory_order_acq_rel)) t->stop();
+}
+
+trace_stats actor_system::tracing_stats() const {
+  return tracer_owner_ ? tracer_owner_->stats() : trace_stats{};
+}
+
+detail::trace_recorder* detail::system_access::tracer(actor_system& sys) noexcept {
+  return sys.tracer_.load(std::memory_order_relaxed);
 }
 
 void actor_system::await_all_actors_done() noexcept { registry_->await_empty(*sched_); }
@@ -93,6 +120,18 @@ detail::dead_letter_log& detail::system_access::dead_letters(actor_system& sys) 
 }
 void detail::report_dead_letter(actor_system& sys, const abstract_actor* receiver, const envelope& e,
                                 std::string_view why) noexcept {
+#if TROUPE_TRACE_HOOKS
+  if (tracing())
+    if (trace_recorder* t = system_access::tracer(sys)) {
+      using r = trace_format::dead_letter_reason;
+      const r reason = why == "it is not alive"       ? r::not_alive
+                       : why == "no handler takes it"  ? r::no_handler
+                       : why == "its mailbox is full"  ? r::mailbox_full
+                       : why == "the handle is empty"  ? r::no_actor
+                                                       : r::other;
+      t->record_dead_letter(receiver, e, reason);
+    }
+#endif
   system_access::dead_letters(sys).report(sys, receiver, e, why);
 }
 
@@ -120,6 +159,10 @@ actor actor_system::launch(actor_base* a) {
     logger_->warn("spawn on an actor_system that is shutting down or shut down: actor#{} is not started", a->id());
     return h;
   }
+#if TROUPE_TRACE_HOOKS
+  if (detail::tracing())
+    if (detail::trace_recorder* t = detail::system_access::tracer(*this)) t->record_spawn(*a);
+#endif
   detail::system_access::initialize(*a);
   return h;
 }

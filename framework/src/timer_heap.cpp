@@ -1,6 +1,7 @@
 #include "timer_heap.hpp"
 
 #include "runtime_thread.hpp"
+#include "trace_recorder.hpp"
 
 #include <troupe/actor_system.hpp>
 #include <troupe/timer_service.hpp>
@@ -36,7 +37,13 @@ bool timer_heap::remove(timer_node& n) noexcept {
   return true;
 }
 
-void timer_heap::claim(actor_system& sys, timer_node& n) noexcept {
+void timer_heap::claim(actor_system& sys, timer_node& n, time_point deadline) noexcept {
+#if TROUPE_TRACE_HOOKS
+  if (tracing())
+    if (trace_recorder* t = system_access::tracer(sys)) t->record_arm(n, deadline - sys.timers().now());
+#else
+  (void)deadline;
+#endif
   access::owner(n)->add_ref();
   access::system(n).store(&sys, std::memory_order_release);
 }
@@ -45,6 +52,15 @@ void timer_heap::fire(timer_node& n, bool cancelled) noexcept {
   actor_system* sys = access::system(n).exchange(nullptr, std::memory_order_acq_rel);
   const ref_counted* owner = access::owner(n);
   runtime_thread_scope on_runtime(sys);  // what the timer completes runs here: no blocking get()
+#if TROUPE_TRACE_HOOKS
+  if (sys && n.trace_trace && tracing()) {
+    if (trace_recorder* t = system_access::tracer(*sys)) t->record_fire(n, cancelled);
+    trace_context_scope context({n.trace_cause, n.trace_trace});  // it fires in the chain that armed it
+    n.on_timer(cancelled);
+    owner->release();
+    return;
+  }
+#endif
   n.on_timer(cancelled);
   owner->release();
 }

@@ -33,7 +33,7 @@ class timer_heap {
   bool remove(timer_node& n) noexcept;
 
   /// Marks a node as handed to the service, taking the owner's reference.
-  static void claim(actor_system& sys, timer_node& n) noexcept;
+  static void claim(actor_system& sys, timer_node& n, time_point deadline) noexcept;
   /// Fires a node taken out of the heap, then drops the reference claim() took.
   static void fire(timer_node& n, bool cancelled) noexcept;
   /// Drops the reference of a node removed by cancel.

@@ -25,7 +25,7 @@ void thread_timer_service::stop() noexcept {
 }
 
 void thread_timer_service::arm(timer_node& node, time_point deadline) {
-  timer_heap::claim(sys_, node);
+  timer_heap::claim(sys_, node, deadline);
   bool wake = false;
   bool stopped = false;
   {

@@ -68,6 +68,7 @@ class behavior_impl : public uses_small_alloc {
 class system_access;
 class testing_access;
 class actor_registry;
+class trace_recorder;
 /// `S&`, spelled so that it depends on T (name lookup into S waits for instantiation).
 template <class S, class T>
 struct dependent {
@@ -187,6 +188,12 @@ class actor_base : public abstract_actor, private resumable, public detail::uses
   actor handle() noexcept { return detail::system_access::handle(this); }
   /// The sender of the message being handled (empty if sent from outside any actor).
   const actor& current_sender() const noexcept;
+  /// Names this actor for people: troupe-trace shows it instead of the actor's type, and
+  /// trace sampling (trace_config::sample_actors) matches it.
+  void set_name(std::string name);
+  /// The name given with set_name (empty if none). For the actor's own handlers.
+  std::string_view name() const noexcept;
+
   /// True while handling a request (as opposed to a plain send).
   bool handling_request() const noexcept { return current_ && static_cast<bool>(current_->reply); }
 
@@ -288,6 +295,8 @@ class actor_base : public abstract_actor, private resumable, public detail::uses
   void initialize();
   void refuse_start() noexcept;
   void dispatch(detail::envelope* e) noexcept;
+  void dispatch_now(detail::envelope* e) noexcept;
+  void dispatch_traced(detail::trace_recorder& rec, detail::envelope* e) noexcept;
   void dispatch_message(detail::envelope& e);
   void fail_with(std::exception_ptr ex) noexcept;
   void terminate() noexcept;
@@ -320,6 +329,7 @@ class actor_base : public abstract_actor, private resumable, public detail::uses
   await_mode await_mode_ = await_mode::interleave;
   bool adopted_ = false;  // the envelope being dispatched was kept (by a coroutine, or stashed)
   bool no_stash_ = false;  // a coroutine handler is being started: stash() refuses
+  bool held_ = false;      // the envelope being dispatched was held back (not run yet)
 
   // Intrusive links of the system's registry of live actors (guarded by the registry's lock).
   actor_base* reg_prev_ = nullptr;

@@ -46,6 +46,7 @@ namespace detail {
 class actor_registry;
 class blocking_pool;
 class dead_letter_log;
+class trace_recorder;
 
 /// Hands the system and actor id to the actor_base constructor of the actor being spawned.
 /// Nests: spawning from inside an actor's constructor works.
@@ -174,6 +175,9 @@ class actor_system {
   /// every troupe timeout is measured in (virtual in tests).
   timer_service& timers() noexcept { return *timers_; }
 
+  /// What the trace recorder wrote so far (enabled == false: this system does not trace).
+  troupe::trace_stats tracing_stats() const;
+
  private:
   friend class detail::system_access;  // sched(), the registry, the dead-letter count
 
@@ -185,6 +189,8 @@ class actor_system {
   std::shared_ptr<spdlog::logger> logger_;
   std::unique_ptr<detail::actor_registry> registry_;
   std::unique_ptr<detail::dead_letter_log> dead_letter_log_;
+  std::unique_ptr<detail::trace_recorder> tracer_owner_;
+  std::atomic<detail::trace_recorder*> tracer_{nullptr};  // while it records
   std::unique_ptr<timer_service> timers_;
   std::unique_ptr<scheduler> sched_;
   std::unique_ptr<detail::blocking_pool> blocking_;

@@ -4,6 +4,7 @@
 #include <troupe/abstract_actor.hpp>
 #include <troupe/log.hpp>
 #include <troupe/time.hpp>
+#include <troupe/trace.hpp>
 
 #include <cstddef>
 #include <functional>
@@ -40,6 +41,9 @@ struct actor_system_config {
   std::function<std::unique_ptr<scheduler>(actor_system&)> scheduler_factory = {};
   /// Replaces the timer thread (for tests: troupe::testing::virtual_clock).
   std::function<std::unique_ptr<timer_service>(actor_system&)> timer_factory = {};
+  /// Tracing (see trace.hpp): off unless `trace.path` or the environment variable TROUPE_TRACE
+  /// names a file.
+  trace_config trace = {};
 };
 
 }  // namespace troupe

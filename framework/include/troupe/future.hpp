@@ -154,6 +154,7 @@ struct future_awaiter {
   template <class P>
   void await_suspend(std::coroutine_handle<P> h) {
     if (actor_base* self = current_actor()) {
+      if (tracing()) [[unlikely]] trace_suspend();
       st->attach([target = handle_of(self), h = std::coroutine_handle<>(h), root = frame_to_destroy(h),
                   task = root_promise_of(h)]() mutable {
         post_resume(std::move(target), h, root, task);

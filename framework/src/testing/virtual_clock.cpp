@@ -41,7 +41,7 @@ void virtual_clock::stop() noexcept {
 }
 
 void virtual_clock::arm(detail::timer_node& node, time_point deadline) {
-  timer_heap::claim(sys_, node);
+  timer_heap::claim(sys_, node, deadline);
   bool stopped;
   {
     std::lock_guard lock(m_);

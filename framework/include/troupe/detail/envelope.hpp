@@ -8,6 +8,7 @@
 #include <troupe/actor.hpp>
 #include <troupe/detail/ref_counted.hpp>
 #include <troupe/detail/small_alloc.hpp>
+#include <troupe/detail/trace_hooks.hpp>
 #include <troupe/detail/intrusive_ptr.hpp>
 #include <troupe/detail/unique_function.hpp>
 #include <troupe/error.hpp>
@@ -48,6 +49,10 @@ class reply_sink : public ref_counted {
   /// Who waits on this request, transitively (set by the requester before the request is sent,
   /// read by the receiver): what deadlock detection follows.
   intrusive_ptr<call_link> chain;
+#if TROUPE_TRACE_HOOKS
+  /// Written when the request is enqueued and when it is received (tracing on only).
+  trace_request_stamp trace;
+#endif
 };
 
 /// The right to answer one request, held by the request's envelope and then by whoever answers
@@ -77,12 +82,16 @@ class reply_handle {
   template <class T>
   void deliver(T&& value) {
     if (auto s = std::move(sink_)) {
+      if (tracing()) [[unlikely]] trace_reply(*s, 0);
       std::remove_cvref_t<T> v(std::forward<T>(value));
       s->deliver(type_id<T>(), &v);
     }
   }
   void fail(error e) noexcept {
-    if (auto s = std::move(sink_)) s->fail(std::move(e));
+    if (auto s = std::move(sink_)) {
+      if (tracing()) [[unlikely]] trace_reply(*s, static_cast<std::uint32_t>(e.code()));
+      s->fail(std::move(e));
+    }
   }
   /// Answers with what `r` holds: its value (an acknowledgement for result<void>) or its error.
   template <class T>
@@ -124,7 +133,11 @@ struct envelope : uses_small_alloc {
   actor sender;                     // may be empty (sent from outside any actor)
   reply_handle reply;               // set for requests
   envelope_kind kind = envelope_kind::message;
-  bool counted = false;             // counted against a bounded mailbox's capacity
+  bool counted = false;             // counted in queued_ (a bounded mailbox, or tracing)
+#if TROUPE_TRACE_HOOKS
+  std::uint32_t trace_depth = 0;    // the mailbox depth when it arrived (tracing on only)
+  trace_stamp trace;                // its causal context (tracing on only)
+#endif
 
   envelope() noexcept = default;
   explicit envelope(envelope_kind k) noexcept : kind(k) {}

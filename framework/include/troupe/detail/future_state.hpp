@@ -75,6 +75,9 @@ class future_state_base : public reply_sink, public timer_node {
   /// timeout) unless completed before.
   void arm_timeout(actor_system& sys, duration after) {
     if (after == default_timeout) after = default_request_timeout(sys);
+#if TROUPE_TRACE_HOOKS
+    trace_quiet = true;  // a request's timeout: recorded as a timeout, not as a timer
+#endif
     if (after != infinite) arm_timer(sys, *this, after);
   }
 
@@ -118,6 +121,7 @@ class future_state_base : public reply_sink, public timer_node {
   }
 
   void on_timer(bool cancelled) noexcept override {
+    if (!cancelled && tracing()) [[unlikely]] trace_timeout(*this);
     fail(cancelled ? errc::cancelled : errc::timeout);
   }
 

@@ -22,6 +22,7 @@ struct envelope;
 class actor_registry;
 class blocking_pool;
 class dead_letter_log;
+class trace_recorder;
 
 class system_access {
  public:
@@ -48,6 +49,8 @@ class system_access {
   /// instead of blocking the thread that would complete what it waits for.
   static void mark_runtime_thread() noexcept;
   static dead_letter_log& dead_letters(actor_system& sys) noexcept;
+  /// The system's trace recorder while it records, else null.
+  static trace_recorder* tracer(actor_system& sys) noexcept;
 
   // -- local actors (defined in actor_runtime.cpp) --------------------------------------------
   /// Runs make_behavior on the calling thread. Throws what make_behavior throws, after

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <troupe/detail/ref_counted.hpp>
+#include <troupe/detail/trace_hooks.hpp>
 #include <troupe/time.hpp>
 
 #include <atomic>
@@ -32,6 +33,15 @@ class timer_node {
 
   /// True while queued; lets a canceller skip the service (and its lock) when already done.
   bool armed() const noexcept { return system_.load(std::memory_order_acquire) != nullptr; }
+
+#if TROUPE_TRACE_HOOKS
+  /// The causal context where it was armed, restored while it fires (tracing on only): what
+  /// the timer completes or sends belongs to the chain that armed it. `cause` is the arming
+  /// event's id. A request's timeout is `quiet`: it records no timer events of its own.
+  std::uint64_t trace_trace = 0;
+  std::uint64_t trace_cause = 0;
+  bool trace_quiet = false;
+#endif
 
  protected:
   virtual ~timer_node() = default;

@@ -1,0 +1,571 @@
+// trace_recorder: rings, the writer thread, the file (see trace_recorder.hpp), and the hooks
+// that header code calls (trace_hooks.hpp).
+#include "trace_recorder.hpp"
+
+#include "actor_internals.hpp"
+#include "dead_letters.hpp"
+#include "runtime_thread.hpp"
+
+#include <troupe/actor_base.hpp>
+#include <troupe/actor_system.hpp>
+#include <troupe/detail/envelope.hpp>
+
+#include <spdlog/logger.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <system_error>
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define TROUPE_HAVE_TSC 1
+#else
+#define TROUPE_HAVE_TSC 0
+#endif
+
+namespace troupe::detail {
+
+namespace fmt = trace_format;
+
+#if TROUPE_TRACE_HOOKS
+std::atomic<std::uint32_t> trace_recorders{0};
+#endif
+
+namespace {
+
+/// The TSC is a usable trace clock when the CPU says it runs at a constant rate and does not
+/// stop in idle states (Linux's constant_tsc and nonstop_tsc flags).
+bool tsc_usable() {
+#if TROUPE_HAVE_TSC
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) == 0)
+      return line.find(" constant_tsc") != std::string::npos && line.find(" nonstop_tsc") != std::string::npos;
+  }
+#endif
+  return false;
+}
+
+const bool use_tsc = tsc_usable();
+
+std::uint64_t steady_ns() noexcept {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
+}
+
+thread_local trace_context tls_context;
+
+struct ring_cache {
+  std::uint64_t generation = 0;
+  trace_ring* ring = nullptr;
+};
+thread_local ring_cache tls_ring;
+
+std::atomic<std::uint64_t> next_generation{1};
+
+/// Paths open for writing in this process: a second system does not overwrite the first's.
+std::mutex paths_m;
+std::set<std::string> open_paths;
+
+std::string node_hex(node_id n) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(n.value));
+  return buf;
+}
+
+void replace_all(std::string& s, std::string_view what, const std::string& with) {
+  for (std::size_t at = 0; (at = s.find(what, at)) != std::string::npos; at += with.size()) s.replace(at, what.size(), with);
+}
+
+}  // namespace
+
+std::uint64_t trace_ticks() noexcept {
+#if TROUPE_HAVE_TSC
+  if (use_tsc) return __rdtsc();
+#endif
+  return steady_ns();
+}
+
+trace_context& current_trace_context() noexcept { return tls_context; }
+
+// -- the ring -----------------------------------------------------------------------------------
+
+trace_ring::trace_ring(trace_recorder& owner, std::size_t bytes, std::uint32_t slot)
+    : owner_(owner), data_(new std::byte[bytes]), cap_(bytes), slot_(slot), thread_(std::this_thread::get_id()) {}
+
+void trace_ring::copy_in(std::uint64_t at, const void* src, std::size_t n) noexcept {
+  const std::size_t off = at & (cap_ - 1);
+  const std::size_t first = std::min(n, cap_ - off);
+  std::memcpy(data_.get() + off, src, first);
+  if (first < n) std::memcpy(data_.get(), static_cast<const std::byte*>(src) + first, n - first);
+}
+
+void trace_ring::drop() noexcept {
+  dropped_.fetch_add(1, std::memory_order_relaxed);
+  // The type_defs this thread wrote may be the ones lost: write them again when next used.
+  std::fill(std::begin(types_seen_), std::end(types_seen_), nullptr);
+  owner_.wake_writer();
+}
+
+bool trace_ring::put(const void* fixed, std::size_t size, std::string_view text, bool count_drop) noexcept {
+  const std::size_t total = size + fmt::padded(text.size());
+  const std::uint64_t h = head_local_;
+  if (h + total - tail_seen_ > cap_) {
+    tail_seen_ = tail_.load(std::memory_order_acquire);
+    if (h + total - tail_seen_ > cap_) {
+      if (count_drop) drop();
+      return false;
+    }
+  }
+  copy_in(h, fixed, size);
+  if (!text.empty()) {
+    copy_in(h + size, text.data(), text.size());
+    static constexpr std::byte zeros[8] = {};
+    if (std::size_t pad = fmt::padded(text.size()) - text.size()) copy_in(h + size + text.size(), zeros, pad);
+  }
+  head_local_ = h + total;
+  head_.store(head_local_, std::memory_order_release);
+  // Crossing half full: have the writer drain now rather than at its next interval.
+  const std::uint64_t half = cap_ / 2;
+  if (h - tail_seen_ < half && head_local_ - tail_seen_ >= half) owner_.wake_writer();
+  return true;
+}
+
+bool trace_ring::type_key(const type_meta* t, std::uint64_t& key) noexcept {
+  key = reinterpret_cast<std::uintptr_t>(t);
+  if (!t) return true;
+  const type_meta*& slot = types_seen_[(key >> 4) % type_cache_size];
+  if (slot == t) return true;
+  const std::string_view name = t->name.substr(0, 4096);
+  fmt::type_def_record r{};
+  r.h = {fmt::kind::type_def, 0, static_cast<std::uint16_t>(sizeof r + fmt::padded(name.size())),
+         static_cast<std::uint32_t>(name.size())};
+  r.type = key;
+  if (!put(&r, sizeof r, name, false)) return false;  // metadata: not an event, not counted
+  slot = t;
+  return true;
+}
+
+// -- the recorder -------------------------------------------------------------------------------
+
+std::string trace_recorder::resolve_path(const trace_config& cfg, node_id node) {
+  std::string path = cfg.path;
+  if (path.empty())
+    if (const char* env = std::getenv("TROUPE_TRACE")) path = env;
+  if (path.empty()) return path;
+  replace_all(path, "{pid}", std::to_string(::getpid()));
+  replace_all(path, "{node}", node_hex(node));
+  return path;
+}
+
+trace_recorder::trace_recorder(const trace_config& cfg, std::string path, node_id node, spdlog::logger& log)
+    : log_(log),
+      generation_(next_generation.fetch_add(1, std::memory_order_relaxed)),
+      ring_bytes_(std::bit_ceil(std::max<std::size_t>(cfg.buffer_bytes, 64 * 1024))),
+      interval_(std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.flush_interval)),
+      sample_types_(cfg.sample_types),
+      sample_actors_(cfg.sample_actors),
+      sample_all_(cfg.sample_types.empty() && cfg.sample_actors.empty()) {
+  {
+    std::lock_guard lock(paths_m);
+    if (!open_paths.insert(path).second) {
+      path += "-" + node_hex(node);
+      open_paths.insert(path);
+    }
+  }
+  path_ = std::move(path);
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    const int err = errno;
+    std::lock_guard lock(paths_m);
+    open_paths.erase(path_);
+    throw std::system_error(err, std::generic_category(), "troupe: cannot open trace file " + path_);
+  }
+  fmt::file_header h{};
+  std::memcpy(h.magic, fmt::magic, sizeof h.magic);
+  h.version = fmt::version;
+  h.header_size = sizeof h;
+  h.node = node.value;
+  h.pid = static_cast<std::uint64_t>(::getpid());
+  h.flags = use_tsc ? fmt::ticks_are_tsc : 0;
+  write_all(&h, sizeof h);
+  drain();  // the first clock record
+#if TROUPE_TRACE_HOOKS
+  trace_recorders.fetch_add(1, std::memory_order_relaxed);
+#endif
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+trace_recorder::~trace_recorder() {
+  stop();
+  std::lock_guard lock(paths_m);
+  open_paths.erase(path_);
+}
+
+trace_ring& trace_recorder::ring() noexcept {
+  if (tls_ring.generation == generation_) [[likely]] return *tls_ring.ring;
+  return ring_slow();
+}
+
+trace_ring& trace_recorder::ring_slow() {
+  std::lock_guard lock(m_);
+  const auto me = std::this_thread::get_id();
+  for (auto& r : rings_)
+    if (r->thread_ == me) {
+      tls_ring = {generation_, r.get()};  // this thread alternates between systems
+      return *r;
+    }
+  rings_.push_back(std::make_unique<trace_ring>(*this, ring_bytes_, static_cast<std::uint32_t>(rings_.size() + 1)));
+  trace_ring& r = *rings_.back();
+  tls_ring = {generation_, &r};
+  char name[32] = "thread";
+  pthread_getname_np(pthread_self(), name, sizeof name);
+  const std::string_view text(name);
+  fmt::string_record rec{};
+  rec.h = {fmt::kind::thread_name, 0, static_cast<std::uint16_t>(sizeof rec + fmt::padded(text.size())),
+           static_cast<std::uint32_t>(text.size())};
+  r.put(&rec, sizeof rec, text, false);
+  return r;
+}
+
+void trace_recorder::wake_writer() noexcept {
+  if (!wake_.load(std::memory_order_relaxed) && !wake_.exchange(true, std::memory_order_relaxed)) cv_.notify_one();
+}
+
+void trace_recorder::writer_loop() {
+  for (;;) {
+    {
+      std::unique_lock lock(m_);
+      cv_.wait_for(lock, interval_, [&] { return stopping_ || wake_.load(std::memory_order_relaxed); });
+      if (stopping_) return;
+      if (hold_) {
+        wake_.store(false, std::memory_order_relaxed);
+        continue;
+      }
+    }
+    wake_.store(false, std::memory_order_relaxed);
+    drain();
+  }
+}
+
+void trace_recorder::stop() noexcept {
+  {
+    std::lock_guard lock(m_);
+    if (stopped_) return;
+    stopped_ = stopping_ = true;
+  }
+  cv_.notify_one();
+  if (writer_.joinable()) writer_.join();
+#if TROUPE_TRACE_HOOKS
+  trace_recorders.fetch_sub(1, std::memory_order_relaxed);
+#endif
+  drain();
+  std::lock_guard lock(drain_m_);
+  if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+}
+
+void trace_recorder::write_all(const void* p, std::size_t n) noexcept {
+  auto* b = static_cast<const char*>(p);
+  while (n > 0 && !write_failed_) {
+    ssize_t w = ::write(fd_, b, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      write_failed_ = true;
+      log_.error("troupe: writing trace file {} failed ({}); tracing stops", path_, std::strerror(errno));
+      return;
+    }
+    b += w;
+    n -= static_cast<std::size_t>(w);
+    bytes_.fetch_add(static_cast<std::size_t>(w), std::memory_order_relaxed);
+  }
+}
+
+void trace_recorder::drain() noexcept {
+  std::lock_guard dl(drain_m_);
+  if (fd_ < 0 || write_failed_) return;
+  // A clock record first (thread 0's block): it lets readers turn ticks into nanoseconds.
+  struct {
+    fmt::block_header b;
+    fmt::clock_record c;
+  } clock{};
+  clock.b = {fmt::block_magic, sizeof(fmt::clock_record), 0, 0};
+  clock.c.h = {fmt::kind::clock, 0, sizeof(fmt::clock_record), 0};
+  clock.c.ticks = trace_ticks();
+  clock.c.steady_ns = steady_ns();
+  clock.c.realtime_ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                       std::chrono::system_clock::now().time_since_epoch())
+                                                       .count());
+  write_all(&clock, sizeof clock);
+
+  std::vector<trace_ring*> rings;
+  {
+    std::lock_guard lock(m_);
+    rings.reserve(rings_.size());
+    for (auto& r : rings_) rings.push_back(r.get());
+  }
+  for (trace_ring* r : rings) {
+    const std::uint32_t dropped = r->dropped_.exchange(0, std::memory_order_relaxed);
+    const std::uint64_t head = r->head_.load(std::memory_order_acquire);
+    const std::uint64_t tail = r->tail_.load(std::memory_order_relaxed);
+    if (head == tail && dropped == 0) continue;
+    dropped_.fetch_add(dropped, std::memory_order_relaxed);
+    fmt::block_header b{fmt::block_magic, static_cast<std::uint32_t>(head - tail), r->slot_, dropped};
+    const std::size_t off = tail & (r->cap_ - 1);
+    const std::size_t n = head - tail;
+    const std::size_t first = std::min(n, r->cap_ - off);
+    iovec iov[3] = {{&b, sizeof b}, {r->data_.get() + off, first}, {r->data_.get(), n - first}};
+    std::size_t want = sizeof b + n;
+    int count = first < n ? 3 : 2;
+    iovec* at = iov;
+    while (want > 0 && !write_failed_) {
+      ssize_t w = ::writev(fd_, at, count);
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        write_failed_ = true;
+        log_.error("troupe: writing trace file {} failed ({}); tracing stops", path_, std::strerror(errno));
+        break;
+      }
+      bytes_.fetch_add(static_cast<std::size_t>(w), std::memory_order_relaxed);
+      want -= static_cast<std::size_t>(w);
+      auto left = static_cast<std::size_t>(w);
+      while (count > 0 && left >= at->iov_len) {
+        left -= at->iov_len;
+        ++at;
+        --count;
+      }
+      if (count > 0) {
+        at->iov_base = static_cast<char*>(at->iov_base) + left;
+        at->iov_len -= left;
+      }
+    }
+    r->tail_.store(head, std::memory_order_release);
+  }
+}
+
+void trace_recorder::hold(bool on) noexcept {
+  {
+    std::lock_guard lock(m_);
+    hold_ = on;
+  }
+  cv_.notify_one();
+}
+
+void trace_hold_writer(actor_system& sys, bool hold) noexcept {
+  if (trace_recorder* t = trace_recorder::of(sys)) t->hold(hold);
+}
+
+trace_stats trace_recorder::stats() const {
+  trace_stats s;
+  s.enabled = true;
+  s.path = path_;
+  s.dropped = dropped_.load(std::memory_order_relaxed);
+  s.bytes = bytes_.load(std::memory_order_relaxed);
+  return s;
+}
+
+bool trace_recorder::name_matches(const std::vector<std::string>& names, std::string_view n) noexcept {
+  std::string_view last = n;
+  if (auto at = n.rfind("::"); at != std::string_view::npos) last = n.substr(at + 2);
+  for (auto& want : names)
+    if (want == n || want == last) return true;
+  return false;
+}
+
+bool trace_recorder::sample_root(const actor_base* sender, const type_meta* type) const noexcept {
+  if (sample_all_) return true;
+  if (type && name_matches(sample_types_, type->name)) return true;
+  if (sender && !sample_actors_.empty()) {
+    if (name_matches(sample_actors_, sender->name())) return true;
+    try {
+      if (name_matches(sample_actors_, actor_type_name(*sender))) return true;
+    } catch (...) {
+    }
+  }
+  return false;
+}
+
+}  // namespace troupe::detail
+
+// -- events -------------------------------------------------------------------------------------
+
+namespace troupe::detail {
+
+namespace {
+
+template <class R>
+void init_header(R& r, fmt::kind k, std::size_t text = 0, std::uint32_t aux = 0, std::uint8_t flags = 0) noexcept {
+  r.h.k = k;
+  r.h.flags = flags;
+  r.h.size = static_cast<std::uint16_t>(sizeof(R) + fmt::padded(text));
+  r.h.aux = text ? static_cast<std::uint32_t>(text) : aux;
+}
+
+/// Text of a record is cut to what the 16-bit record size can hold.
+std::string_view clip(std::string_view s) noexcept { return s.substr(0, 4096); }
+
+}  // namespace
+
+trace_recorder* trace_recorder::of(actor_system& sys) noexcept { return system_access::tracer(sys); }
+
+trace_recorder* trace_recorder::current() noexcept {
+  if (tls_current) return of(tls_current->system());
+  if (actor_system* sys = runtime_system()) return of(*sys);
+  return nullptr;
+}
+
+void trace_recorder::stamp(envelope& e) noexcept {
+  const trace_context& c = tls_context;
+  e.trace.sent = trace_ticks();
+  if (c.trace) {
+    e.trace.trace = c.trace;
+    e.trace.cause = c.id;
+  } else if (sample_all_ || (e.kind == envelope_kind::message && sample_root(tls_current, e.type))) {
+    e.trace.trace = ring().next_id();  // a new chain starts here
+  }
+  if (reply_sink* s = e.reply.sink(); s && s->trace.sent == 0) {
+    s->trace.trace = e.trace.trace;
+    s->trace.cause = e.trace.cause;
+    s->trace.sent = e.trace.sent;
+  }
+}
+
+void trace_recorder::record_spawn(const actor_base& a) noexcept {
+  try {
+    std::string type = actor_type_name(a);
+    fmt::actor_record r{};
+    init_header(r, fmt::kind::spawn, clip(type).size());
+    r.ts = trace_ticks();
+    r.actor = a.id();
+    r.other = tls_current ? tls_current->id() : 0;
+    ring().put(&r, sizeof r, clip(type));
+  } catch (...) {  // out of memory for the name: the spawn goes unrecorded
+  }
+}
+
+void trace_recorder::record_name(const actor_base& a, std::string_view name) noexcept {
+  fmt::actor_record r{};
+  init_header(r, fmt::kind::name, clip(name).size());
+  r.ts = trace_ticks();
+  r.actor = a.id();
+  ring().put(&r, sizeof r, clip(name));
+}
+
+void trace_recorder::record_exit(const actor_base& a, const exit_reason& reason) noexcept {
+  try {
+    fmt::exit_category cat = fmt::exit_category::other;
+    switch (reason.code()) {
+      case exit_code::normal: cat = fmt::exit_category::normal; break;
+      case exit_code::shutdown: cat = fmt::exit_category::shutdown; break;
+      case exit_code::kill: cat = fmt::exit_category::killed; break;
+      case exit_code::error:
+      case exit_code::exception: cat = fmt::exit_category::error; break;
+    }
+    std::string text = reason.is_normal() ? std::string() : reason.to_string();
+    fmt::actor_record r{};
+    init_header(r, fmt::kind::exit, clip(text).size(), 0, static_cast<std::uint8_t>(cat));
+    r.ts = trace_ticks();
+    r.actor = a.id();
+    r.other = tls_context.id;
+    ring().put(&r, sizeof r, clip(text));
+  } catch (...) {
+  }
+}
+
+void trace_recorder::record_dead_letter(const abstract_actor* receiver, const envelope& e,
+                                        fmt::dead_letter_reason why) noexcept {
+  trace_ring& ring = this->ring();
+  fmt::dead_letter_record r{};
+  init_header(r, fmt::kind::dead_letter, 0, static_cast<std::uint32_t>(why));
+  r.ts = trace_ticks();
+  r.actor = receiver ? receiver->id() : 0;
+  r.sender = e.sender.id();
+  r.trace = e.trace.trace;
+  r.cause = e.trace.cause;
+  if (ring.type_key(e.type, r.type))
+    ring.put(&r, sizeof r);
+  else
+    ring.drop();
+}
+
+void trace_recorder::record_arm(timer_node& n, duration delay) noexcept {
+  const trace_context& c = tls_context;
+  if (n.trace_quiet) {  // a request's timeout: fires in the requester's context
+    n.trace_trace = c.trace;
+    n.trace_cause = c.id;
+    return;
+  }
+  trace_ring& ring = this->ring();
+  fmt::timer_record r{};
+  init_header(r, fmt::kind::timer_armed);
+  r.ts = trace_ticks();
+  r.id = ring.next_id();
+  r.actor = tls_current ? tls_current->id() : 0;
+  r.trace = c.trace ? c.trace : sample_all_ ? r.id : 0;
+  r.cause = c.trace ? c.id : 0;
+  r.delay_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(
+      0, std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count()));
+  n.trace_trace = r.trace;
+  n.trace_cause = r.id;
+  if (r.trace) ring.put(&r, sizeof r);
+}
+
+void trace_recorder::record_fire(const timer_node& n, bool cancelled) noexcept {
+  if (n.trace_quiet || !n.trace_trace) return;
+  fmt::timer_record r{};
+  init_header(r, fmt::kind::timer_fired, 0, 0, cancelled ? 1 : 0);
+  r.ts = trace_ticks();
+  r.id = n.trace_cause;
+  r.trace = n.trace_trace;
+  r.cause = n.trace_cause;
+  ring().put(&r, sizeof r);
+}
+
+void trace_recorder::record_reply(fmt::kind k, const reply_sink& s, std::uint32_t code) noexcept {
+  const trace_context& c = tls_context;
+  fmt::reply_record r{};
+  init_header(r, k, 0, code);
+  r.ts = trace_ticks();
+  r.actor = tls_current ? tls_current->id() : 0;
+  r.trace = s.trace.trace ? s.trace.trace : c.trace;
+  if (!r.trace) return;  // not sampled
+  r.cause = k == fmt::kind::timeout ? s.trace.cause : c.id;
+  r.request = s.trace.request;
+  r.sent = s.trace.sent;
+  ring().put(&r, sizeof r);
+}
+
+void trace_reply(reply_sink& s, std::uint32_t code) noexcept {
+  if (s.completed()) return;  // the requester already has its outcome: this one is dropped
+  if (trace_recorder* rec = trace_recorder::current()) rec->record_reply(fmt::kind::reply, s, code);
+}
+
+void trace_timeout(reply_sink& s) noexcept {
+  if (s.completed()) return;
+  if (trace_recorder* rec = trace_recorder::current()) rec->record_reply(fmt::kind::timeout, s, static_cast<std::uint32_t>(errc::timeout));
+}
+
+void trace_suspend() noexcept {
+  const trace_context& c = tls_context;
+  if (!c.trace || !tls_current) return;
+  if (trace_recorder* rec = trace_recorder::of(tls_current->system())) {
+    fmt::point_record r{};
+    init_header(r, fmt::kind::suspend);
+    r.ts = trace_ticks();
+    r.actor = tls_current->id();
+    r.trace = c.trace;
+    r.cause = c.id;
+    rec->ring().put(&r, sizeof r);
+  }
+}
+
+}  // namespace troupe::detail
