@@ -84,6 +84,7 @@ void actor_base::refuse_start() noexcept {
 
 resumable::resume_result actor_base::resume(std::size_t max_messages) noexcept {
   if (state_ == run_state::dead) return resume_result::done;
+
   activation_scope activation;  // (declared first: flushes after the current actor is reset)
   current_scope scope(this);
   for (std::size_t n = 0; n < max_messages; ++n) {
@@ -124,9 +125,10 @@ void actor_base::dispatch_traced(detail::trace_recorder& rec, detail::envelope* 
   fmt::handled_record r{};
   r.h.k = fmt::kind::handled;
   r.h.size = sizeof r;
-  r.h.aux = e->trace_depth;
-  const std::uint32_t queued = queued_.load(std::memory_order_relaxed);
-  r.depth_left = e->counted && queued > 0 ? queued - 1 : queued;
+  // The depth as this actor sees it: what it has taken in from the mailbox and not run yet
+  // (counted by the consumer alone, so tracing adds no atomic operation to a send).
+  r.depth_left = mailbox_.cached();
+  r.h.aux = r.depth_left + (detail::mailbox::is_urgent(*e) ? 0 : 1);
   r.trace = e->trace.trace;
   r.cause = e->trace.cause;
   r.sent = e->trace.sent;
@@ -134,23 +136,12 @@ void actor_base::dispatch_traced(detail::trace_recorder& rec, detail::envelope* 
   r.sender = e->sender.id();
   if (e->sender && e->sender.node() != node()) r.h.flags |= fmt::remote_sender_flag;
   using detail::envelope_kind;
-  switch (e->kind) {
-    case envelope_kind::message: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::message); break;
-    case envelope_kind::continuation: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::continuation); break;
-    case envelope_kind::resume: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::resume); break;
-    case envelope_kind::unreferenced: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::unreferenced); break;
-    case envelope_kind::idle_check: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::idle_check); break;
-    case envelope_kind::shutdown: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::shutdown); break;
-    case envelope_kind::exit_signal: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::exit_signal); break;
-    case envelope_kind::down_signal: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::down_signal); break;
-    case envelope_kind::link: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::link); break;
-    case envelope_kind::unlink: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::unlink); break;
-    case envelope_kind::monitor: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::monitor); break;
-    case envelope_kind::demonitor: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::demonitor); break;
-    case envelope_kind::kill: r.ekind = static_cast<std::uint8_t>(fmt::run_kind::kill); break;
-  }
+  static_assert(static_cast<int>(envelope_kind::kill) == static_cast<int>(fmt::run_kind::kill) &&
+                static_cast<int>(envelope_kind::first_urgent) == static_cast<int>(fmt::run_kind::shutdown) &&
+                static_cast<int>(envelope_kind::resume) == static_cast<int>(fmt::run_kind::resume));
+  r.ekind = static_cast<std::uint8_t>(e->kind);  // the same numbering
   detail::trace_ring& ring = rec.ring();
-  r.id = ring.next_id();
+  r.id = ring.next_run_id();
   const type_meta* type = nullptr;
   if (e->kind == envelope_kind::message) {
     type = e->type;
@@ -163,16 +154,17 @@ void actor_base::dispatch_traced(detail::trace_recorder& rec, detail::envelope* 
   const bool was_running = state_ == run_state::running;
   {
     detail::trace_context_scope context({r.id, r.trace});
-    r.start = detail::trace_ticks();
+    std::uint64_t& last_end = detail::last_run_end();
+    r.start = last_end ? last_end : detail::trace_ticks();
     dispatch_now(e);  // (may delete e)
-    r.end = detail::trace_ticks();
+    r.end = last_end = detail::trace_ticks();
   }
   if (was_running && state_ != run_state::running && extras_ && extras_->reason &&
       extras_->reason->code() == exit_code::exception)
     r.h.flags |= fmt::threw_flag;
   if (held_ || !r.trace) return;  // held back: recorded when it runs; or not sampled
   if (ring.type_key(type, r.type))
-    ring.put(&r, sizeof r);
+    ring.put_run(r);
   else
     ring.drop();
 }

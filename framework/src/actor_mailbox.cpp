@@ -45,19 +45,13 @@ bool actor_base::front_ready() const noexcept { return extras_ && !extras_->fron
 
 bool actor_base::enqueue(detail::envelope* e) noexcept {
 #if TROUPE_TRACE_HOOKS
-  detail::trace_recorder* tracer = nullptr;
   if (detail::tracing()) [[unlikely]] {
-    if ((tracer = detail::system_access::tracer(system()))) tracer->stamp(*e);
+    if (detail::trace_recorder* t = detail::system_access::tracer(system())) t->stamp(*e);
   }
-#else
-  constexpr void* tracer = nullptr;
 #endif
   if (e->kind == detail::envelope_kind::message) {
-    // Counted when the mailbox is bounded, and when tracing (its depth goes in the trace).
-    const std::uint32_t cap = capacity_.load(std::memory_order_relaxed);
-    if (cap || tracer) {
-      const std::uint32_t depth = queued_.fetch_add(1, std::memory_order_relaxed) + 1;
-      if (cap && depth > cap) {
+    if (std::uint32_t cap = capacity_.load(std::memory_order_relaxed)) {
+      if (queued_.fetch_add(1, std::memory_order_relaxed) >= cap) {
         queued_.fetch_sub(1, std::memory_order_relaxed);
         if (e->reply) {
           e->reply.fail(error(errc::mailbox_full));
@@ -68,9 +62,6 @@ bool actor_base::enqueue(detail::envelope* e) noexcept {
         return false;
       }
       e->counted = true;
-#if TROUPE_TRACE_HOOKS
-      e->trace_depth = depth;
-#endif
     }
   }
   switch (mailbox_.push(e)) {

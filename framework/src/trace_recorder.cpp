@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
 #define TROUPE_HAVE_TSC 1
 #else
 #define TROUPE_HAVE_TSC 0
@@ -55,21 +54,10 @@ bool tsc_usable() {
   return false;
 }
 
-const bool use_tsc = tsc_usable();
+std::uint64_t steady_ns() noexcept { return trace_steady_ns(); }
 
-std::uint64_t steady_ns() noexcept {
-  return static_cast<std::uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-          .count());
-}
 
-thread_local trace_context tls_context;
 
-struct ring_cache {
-  std::uint64_t generation = 0;
-  trace_ring* ring = nullptr;
-};
-thread_local ring_cache tls_ring;
 
 std::atomic<std::uint64_t> next_generation{1};
 
@@ -89,14 +77,15 @@ void replace_all(std::string& s, std::string_view what, const std::string& with)
 
 }  // namespace
 
-std::uint64_t trace_ticks() noexcept {
-#if TROUPE_HAVE_TSC
-  if (use_tsc) return __rdtsc();
-#endif
-  return steady_ns();
+std::atomic<bool> trace_use_tsc{false};
+
+std::uint64_t trace_steady_ns() noexcept {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+          .count());
 }
 
-trace_context& current_trace_context() noexcept { return tls_context; }
+
 
 // -- the ring -----------------------------------------------------------------------------------
 
@@ -112,6 +101,7 @@ void trace_ring::copy_in(std::uint64_t at, const void* src, std::size_t n) noexc
 
 void trace_ring::drop() noexcept {
   dropped_.fetch_add(1, std::memory_order_relaxed);
+  reset_runs_ = true;  // the reader will not see the run this codec state describes
   // The type_defs this thread wrote may be the ones lost: write them again when next used.
   std::fill(std::begin(types_seen_), std::end(types_seen_), nullptr);
   owner_.wake_writer();
@@ -120,12 +110,14 @@ void trace_ring::drop() noexcept {
 bool trace_ring::put(const void* fixed, std::size_t size, std::string_view text, bool count_drop) noexcept {
   const std::size_t total = size + fmt::padded(text.size());
   const std::uint64_t h = head_local_;
-  if (h + total - tail_seen_ > cap_) {
+  if (h + total - tail_seen_ > cap_ / 2) {
+    // Over half full as far as this thread knows: see how far the writer got.
     tail_seen_ = tail_.load(std::memory_order_acquire);
     if (h + total - tail_seen_ > cap_) {
       if (count_drop) drop();
       return false;
     }
+    if (h + total - tail_seen_ > cap_ / 2) owner_.wake_writer();  // drain now, not at the interval
   }
   copy_in(h, fixed, size);
   if (!text.empty()) {
@@ -135,9 +127,6 @@ bool trace_ring::put(const void* fixed, std::size_t size, std::string_view text,
   }
   head_local_ = h + total;
   head_.store(head_local_, std::memory_order_release);
-  // Crossing half full: have the writer drain now rather than at its next interval.
-  const std::uint64_t half = cap_ / 2;
-  if (h - tail_seen_ < half && head_local_ - tail_seen_ >= half) owner_.wake_writer();
   return true;
 }
 
@@ -184,6 +173,8 @@ trace_recorder::trace_recorder(const trace_config& cfg, std::string path, node_i
     }
   }
   path_ = std::move(path);
+  static const bool tsc = tsc_usable();  // decided once per process: every file agrees
+  trace_use_tsc.store(tsc, std::memory_order_relaxed);
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) {
     const int err = errno;
@@ -197,7 +188,7 @@ trace_recorder::trace_recorder(const trace_config& cfg, std::string path, node_i
   h.header_size = sizeof h;
   h.node = node.value;
   h.pid = static_cast<std::uint64_t>(::getpid());
-  h.flags = use_tsc ? fmt::ticks_are_tsc : 0;
+  h.flags = tsc ? fmt::ticks_are_tsc : 0;
   write_all(&h, sizeof h);
   drain();  // the first clock record
 #if TROUPE_TRACE_HOOKS
@@ -212,22 +203,18 @@ trace_recorder::~trace_recorder() {
   open_paths.erase(path_);
 }
 
-trace_ring& trace_recorder::ring() noexcept {
-  if (tls_ring.generation == generation_) [[likely]] return *tls_ring.ring;
-  return ring_slow();
-}
 
 trace_ring& trace_recorder::ring_slow() {
   std::lock_guard lock(m_);
   const auto me = std::this_thread::get_id();
   for (auto& r : rings_)
     if (r->thread_ == me) {
-      tls_ring = {generation_, r.get()};  // this thread alternates between systems
+      tls_trace_ring = {generation_, r.get()};  // this thread alternates between systems
       return *r;
     }
   rings_.push_back(std::make_unique<trace_ring>(*this, ring_bytes_, static_cast<std::uint32_t>(rings_.size() + 1)));
   trace_ring& r = *rings_.back();
-  tls_ring = {generation_, &r};
+  tls_trace_ring = {generation_, &r};
   char name[32] = "thread";
   pthread_getname_np(pthread_self(), name, sizeof name);
   const std::string_view text(name);
@@ -352,6 +339,14 @@ void trace_recorder::drain() noexcept {
   }
 }
 
+trace_recorder* trace_recorder::of(actor_system& sys) noexcept { return system_access::tracer(sys); }
+
+trace_recorder* trace_recorder::current() noexcept {
+  if (tls_current) return of(tls_current->system());
+  if (actor_system* sys = runtime_system()) return of(*sys);
+  return nullptr;
+}
+
 void trace_recorder::hold(bool on) noexcept {
   {
     std::lock_guard lock(m_);
@@ -400,6 +395,8 @@ bool trace_recorder::sample_root(const actor_base* sender, const type_meta* type
 
 namespace troupe::detail {
 
+#if TROUPE_TRACE_HOOKS
+
 namespace {
 
 template <class R>
@@ -415,16 +412,9 @@ std::string_view clip(std::string_view s) noexcept { return s.substr(0, 4096); }
 
 }  // namespace
 
-trace_recorder* trace_recorder::of(actor_system& sys) noexcept { return system_access::tracer(sys); }
-
-trace_recorder* trace_recorder::current() noexcept {
-  if (tls_current) return of(tls_current->system());
-  if (actor_system* sys = runtime_system()) return of(*sys);
-  return nullptr;
-}
 
 void trace_recorder::stamp(envelope& e) noexcept {
-  const trace_context& c = tls_context;
+  const trace_context& c = tls_trace_context;
   e.trace.sent = trace_ticks();
   if (c.trace) {
     e.trace.trace = c.trace;
@@ -475,7 +465,7 @@ void trace_recorder::record_exit(const actor_base& a, const exit_reason& reason)
     init_header(r, fmt::kind::exit, clip(text).size(), 0, static_cast<std::uint8_t>(cat));
     r.ts = trace_ticks();
     r.actor = a.id();
-    r.other = tls_context.id;
+    r.other = tls_trace_context.id;
     ring().put(&r, sizeof r, clip(text));
   } catch (...) {
   }
@@ -492,13 +482,13 @@ void trace_recorder::record_dead_letter(const abstract_actor* receiver, const en
   r.trace = e.trace.trace;
   r.cause = e.trace.cause;
   if (ring.type_key(e.type, r.type))
-    ring.put(&r, sizeof r);
+    ring.put(r);
   else
     ring.drop();
 }
 
 void trace_recorder::record_arm(timer_node& n, duration delay) noexcept {
-  const trace_context& c = tls_context;
+  const trace_context& c = tls_trace_context;
   if (n.trace_quiet) {  // a request's timeout: fires in the requester's context
     n.trace_trace = c.trace;
     n.trace_cause = c.id;
@@ -516,7 +506,7 @@ void trace_recorder::record_arm(timer_node& n, duration delay) noexcept {
       0, std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count()));
   n.trace_trace = r.trace;
   n.trace_cause = r.id;
-  if (r.trace) ring.put(&r, sizeof r);
+  if (r.trace) ring.put(r);
 }
 
 void trace_recorder::record_fire(const timer_node& n, bool cancelled) noexcept {
@@ -527,11 +517,11 @@ void trace_recorder::record_fire(const timer_node& n, bool cancelled) noexcept {
   r.id = n.trace_cause;
   r.trace = n.trace_trace;
   r.cause = n.trace_cause;
-  ring().put(&r, sizeof r);
+  ring().put(r);
 }
 
 void trace_recorder::record_reply(fmt::kind k, const reply_sink& s, std::uint32_t code) noexcept {
-  const trace_context& c = tls_context;
+  const trace_context& c = tls_trace_context;
   fmt::reply_record r{};
   init_header(r, k, 0, code);
   r.ts = trace_ticks();
@@ -541,7 +531,7 @@ void trace_recorder::record_reply(fmt::kind k, const reply_sink& s, std::uint32_
   r.cause = k == fmt::kind::timeout ? s.trace.cause : c.id;
   r.request = s.trace.request;
   r.sent = s.trace.sent;
-  ring().put(&r, sizeof r);
+  ring().put(r);
 }
 
 void trace_reply(reply_sink& s, std::uint32_t code) noexcept {
@@ -555,7 +545,7 @@ void trace_timeout(reply_sink& s) noexcept {
 }
 
 void trace_suspend() noexcept {
-  const trace_context& c = tls_context;
+  const trace_context& c = tls_trace_context;
   if (!c.trace || !tls_current) return;
   if (trace_recorder* rec = trace_recorder::of(tls_current->system())) {
     fmt::point_record r{};
@@ -564,8 +554,16 @@ void trace_suspend() noexcept {
     r.actor = tls_current->id();
     r.trace = c.trace;
     r.cause = c.id;
-    rec->ring().put(&r, sizeof r);
+    rec->ring().put(r);
   }
 }
+
+#else   // the hooks are compiled out: nothing calls these but dead branches
+
+void trace_reply(reply_sink&, std::uint32_t) noexcept {}
+void trace_timeout(reply_sink&) noexcept {}
+void trace_suspend() noexcept {}
+
+#endif  // TROUPE_TRACE_HOOKS
 
 }  // namespace troupe::detail

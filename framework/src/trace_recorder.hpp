@@ -33,6 +33,10 @@
 #include <thread>
 #include <vector>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
+
 namespace spdlog {
 class logger;
 }
@@ -44,8 +48,24 @@ class actor_system;
 
 namespace troupe::detail {
 
+/// Whether trace_ticks reads the time-stamp counter (set by the first recorder, before any
+/// record is written: where the TSC is invariant, Linux's constant_tsc and nonstop_tsc).
+extern std::atomic<bool> trace_use_tsc;
+std::uint64_t trace_steady_ns() noexcept;
+
 /// The clock of trace records: the time-stamp counter where it is invariant, else steady ns.
-std::uint64_t trace_ticks() noexcept;
+/// (Inline: reading it is a good part of what tracing costs per message.)
+inline std::uint64_t trace_ticks() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  if (trace_use_tsc.load(std::memory_order_relaxed)) [[likely]] return __rdtsc();
+#endif
+  return trace_steady_ns();
+}
+
+/// The end of the run this thread handled last in the current activation (0: none yet): the
+/// next run starts then, which spares one clock read per run.
+constinit inline thread_local std::uint64_t tls_last_run_end = 0;
+inline std::uint64_t& last_run_end() noexcept { return tls_last_run_end; }
 
 /// The run being handled on this thread (tracing on only): its id and its chain.
 struct trace_context {
@@ -53,7 +73,8 @@ struct trace_context {
   std::uint64_t trace = 0;
 };
 /// This thread's context; runs and timers set it for their duration (trace_context_scope).
-trace_context& current_trace_context() noexcept;
+constinit inline thread_local trace_context tls_trace_context;
+inline trace_context& current_trace_context() noexcept { return tls_trace_context; }
 
 class trace_context_scope {
  public:
@@ -74,12 +95,43 @@ class trace_ring {
  public:
   trace_ring(trace_recorder& owner, std::size_t bytes, std::uint32_t slot);
 
-  /// A fresh id, unique in the file.
-  std::uint64_t next_id() noexcept { return (std::uint64_t{slot_} << 40) | ++serial_; }
+  /// A fresh id for a run, unique in the file: consecutive per thread (the run records' codec
+  /// leaves them implied).
+  std::uint64_t next_run_id() noexcept { return (std::uint64_t{slot_} << 40) | ++run_serial_; }
+  /// A fresh id for anything else (a chain's root, a timer), unique in the file.
+  std::uint64_t next_id() noexcept { return (std::uint64_t{slot_} << 40) | (std::uint64_t{1} << 39) | ++serial_; }
+  /// Appends a run record (compact, see trace_format::run_codec). False if dropped.
+  bool put_run(const trace_format::handled_record& r) noexcept {
+    constexpr std::size_t most = trace_format::run_codec::max_size;
+    const std::uint64_t h = head_local_;
+    const std::size_t off = h & (cap_ - 1);
+    if (h + most - tail_seen_ <= cap_ / 2 && off + most <= cap_) [[likely]] {
+      // Room, and no wrap: encode straight into the ring.
+      const std::size_t n = runs_.encode(r, std::exchange(reset_runs_, false), reinterpret_cast<unsigned char*>(data_.get() + off));
+      head_local_ = h + n;
+      head_.store(head_local_, std::memory_order_release);
+      return true;
+    }
+    unsigned char buf[most];
+    const std::size_t n = runs_.encode(r, std::exchange(reset_runs_, false), buf);
+    return put(buf, n);
+  }
 
   /// Appends one record (`fixed` bytes, its header's size already set) followed by `text`
   /// (padded to 8). False if it was dropped (ring full).
   bool put(const void* fixed, std::size_t size, std::string_view text = {}, bool count_drop = true) noexcept;
+  /// put() for a fixed-size record without text: the common case, inline with a constant size.
+  template <class R>
+  bool put(const R& r) noexcept {
+    const std::uint64_t h = head_local_;
+    const std::size_t off = h & (cap_ - 1);
+    if (h + sizeof(R) - tail_seen_ > cap_ / 2 || off + sizeof(R) > cap_) [[unlikely]]
+      return put(&r, sizeof(R));  // near full (maybe: look at the tail, wake the writer) or wrapping
+    std::memcpy(data_.get() + off, &r, sizeof(R));
+    head_local_ = h + sizeof(R);
+    head_.store(head_local_, std::memory_order_release);
+    return true;
+  }
   /// Makes sure a type_def for `t` precedes records that use it in this ring, and gives its
   /// key (0 for no type). False if the ring had no room for it: then the record that would use
   /// it must be dropped too (drop()).
@@ -100,6 +152,9 @@ class trace_ring {
   std::uint64_t head_local_ = 0;
   std::uint64_t tail_seen_ = 0;
   std::uint64_t serial_ = 0;
+  std::uint64_t run_serial_ = 0;
+  trace_format::run_codec runs_;
+  bool reset_runs_ = true;  // the next run record starts the codec afresh (first, or after a drop)
   static constexpr std::size_t type_cache_size = 64;
   const type_meta* types_seen_[type_cache_size] = {};
   // Shared with the writer.
@@ -107,6 +162,12 @@ class trace_ring {
   alignas(64) std::atomic<std::uint64_t> tail_{0};
   std::atomic<std::uint32_t> dropped_{0};
 };
+
+struct trace_ring_cache {
+  std::uint64_t generation = 0;
+  trace_ring* ring = nullptr;
+};
+constinit inline thread_local trace_ring_cache tls_trace_ring;
 
 class trace_recorder {
  public:
@@ -126,7 +187,10 @@ class trace_recorder {
   static std::string resolve_path(const trace_config& cfg, node_id node);
 
   /// This thread's ring (made on first use).
-  trace_ring& ring() noexcept;
+  trace_ring& ring() noexcept {
+    if (tls_trace_ring.generation == generation_) [[likely]] return *tls_trace_ring.ring;
+    return ring_slow();
+  }
   /// Drains every ring and stops the writer; records written after this are lost. Idempotent.
   void stop() noexcept;
   trace_stats stats() const;

@@ -1,6 +1,7 @@
 #include "work_stealing_scheduler.hpp"
 
 #include "runtime_thread.hpp"
+#include "trace_recorder.hpp"
 
 namespace troupe::detail {
 namespace {
@@ -154,6 +155,9 @@ resumable* work_stealing_scheduler::steal_stalled_lifo(worker& thief) noexcept {
 }
 
 bool work_stealing_scheduler::park(worker& w, resumable*& stolen) noexcept {
+#if TROUPE_TRACE_HOOKS
+  detail::last_run_end() = 0;  // idle now: the next run does not start where the last one ended
+#endif
   std::unique_lock lock(park_m_);
   sleepers_.fetch_add(1, std::memory_order_acq_rel);
   for (;;) {

@@ -74,6 +74,7 @@ inline trace_file read_trace(const std::string& path) {
   f.header = read_as<tf::file_header>(bytes, 0);
   if (std::memcmp(f.header.magic, tf::magic, sizeof tf::magic) != 0) throw std::runtime_error("bad magic");
   if (f.header.version != tf::version) throw std::runtime_error("bad version");
+  std::map<std::uint32_t, tf::run_codec> codecs;  // run records are decoded per thread
   std::size_t at = f.header.header_size;
   while (at < bytes.size()) {
     if (bytes.size() - at < sizeof(tf::block_header)) {
@@ -89,6 +90,7 @@ inline trace_file read_trace(const std::string& path) {
     ++f.blocks;
     f.dropped += b.dropped;
     const std::size_t end = at + sizeof b + b.size;
+    tf::run_codec& codec = codecs[b.thread];
     std::size_t p = at + sizeof b;
     while (p < end) {
       if (end - p < sizeof(tf::record_header)) throw std::runtime_error("cut record");
@@ -96,7 +98,13 @@ inline trace_file read_trace(const std::string& path) {
       if (h.size < 8 || h.size % 8 || h.size > end - p) throw std::runtime_error("bad record size");
       auto text = [&](std::size_t fixed) { return bytes.substr(p + fixed, h.aux); };
       switch (h.k) {
-        case tf::kind::handled: f.runs.push_back(read_as<tf::handled_record>(bytes, p)); break;
+        case tf::kind::handled: {
+          tf::handled_record r;
+          if (!codec.decode(reinterpret_cast<const unsigned char*>(bytes.data() + p), h.size, r))
+            throw std::runtime_error("bad run record");
+          f.runs.push_back(r);
+          break;
+        }
         case tf::kind::spawn: f.spawns.push_back({read_as<tf::actor_record>(bytes, p), text(sizeof(tf::actor_record))}); break;
         case tf::kind::name: f.names.push_back({read_as<tf::actor_record>(bytes, p), text(sizeof(tf::actor_record))}); break;
         case tf::kind::exit: f.exits.push_back({read_as<tf::actor_record>(bytes, p), text(sizeof(tf::actor_record))}); break;

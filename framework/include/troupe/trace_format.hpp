@@ -27,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace troupe::trace_format {
 
@@ -62,7 +63,7 @@ enum class kind : std::uint8_t {
   type_def = 2,     // type_def_record: a message type's name
   spawn = 3,        // actor_record + the actor's type name
   name = 4,         // actor_record + the name the user gave it (actor_base::set_name)
-  handled = 5,      // handled_record: one message (or continuation, resumption, signal) run
+  handled = 5,      // a run: one message (or continuation, resumption, signal); run_head + fields
   exit = 6,         // actor_record (+ reason text); flags: exit_category
   dead_letter = 7,  // dead_letter_record
   reply = 8,        // reply_record
@@ -125,12 +126,13 @@ enum class run_kind : std::uint8_t {
   kill = 12,
 };
 
-/// handled_record: h.flags
+/// Run records: h.flags
 inline constexpr std::uint8_t request_flag = 1;        // the message is a request
 inline constexpr std::uint8_t remote_sender_flag = 2;  // `sender` is an actor of another node
 inline constexpr std::uint8_t threw_flag = 4;          // the handler threw (the actor failed)
 
-/// One run on an actor: h.aux = the mailbox depth when the message arrived (itself included).
+/// One run on an actor, as readers see it (decoded from its run record, see run_codec):
+/// h.aux = the mailbox depth at its start, itself included.
 struct handled_record {
   record_header h;
   std::uint32_t depth_left;  // ordinary messages still queued when this run started
@@ -147,6 +149,135 @@ struct handled_record {
   std::uint64_t end;     // ticks when it returned
 };
 static_assert(sizeof(handled_record) == 88);
+
+/// On disk a run is compact (kind::handled): this 24-byte head, then only the fields that the
+/// previous run record of the same thread (same block_header::thread, in file order) does not
+/// imply, as u64s in the order of the `present` bits below. Implied values:
+///   id     the previous run's id + 1        trace  the previous run's trace
+///   cause  the previous run's id            actor  the previous run's actor (or its sender, a_swap)
+///   sender the previous sender (or the previous actor, s_swap)    type  the previous type
+///   start  the previous run's end           sent = start - wait      end = start + run
+/// The first run of a thread, and the first after the thread dropped records, has `reset`: the
+/// previous run counts as all zeros. A ping-pong run is 24 bytes instead of 88.
+struct run_head {
+  record_header h;  // kind handled; flags: request_flag...; aux: depth at the start
+  std::uint8_t ekind;
+  std::uint8_t present;   // run_present bits
+  std::uint8_t present2;  // run_present2 bits
+  std::uint8_t reserved;
+  std::uint32_t wait;        // start - sent, in ticks (unless p2_sent)
+  std::uint32_t run;         // end - start, in ticks (unless p2_end)
+  std::uint32_t depth_left;
+};
+static_assert(sizeof(run_head) == 24);
+
+namespace run_present {
+inline constexpr std::uint8_t id = 1, trace = 2, cause = 4, actor = 8, a_swap = 16, sender = 32, s_swap = 64,
+                              type = 128;
+}
+namespace run_present2 {
+inline constexpr std::uint8_t start = 1, sent = 2, end = 4, reset = 8;
+}
+
+/// Encodes and decodes run records for one thread's sequence (one codec per thread slot).
+class run_codec {
+ public:
+  static constexpr std::size_t max_size = sizeof(run_head) + 9 * 8;
+
+  /// Writes `r` (h.flags, h.aux, depth_left, ekind and the fields) into `out`; returns its size.
+  /// `reset`: the previous run is not known to the reader (first record, or records dropped).
+  std::size_t encode(const handled_record& r, bool reset, unsigned char* out) noexcept {
+    if (reset) prev_ = {};
+    std::uint8_t present = 0;
+    std::uint8_t present2 = reset ? run_present2::reset : 0;
+    std::uint32_t wait = 0, run = 0;
+    unsigned char* p = out + sizeof(run_head);
+    auto field = [&](std::uint8_t& bits, std::uint8_t bit, std::uint64_t v) {
+      bits |= bit;
+      std::memcpy(p, &v, 8);
+      p += 8;
+    };
+    if (r.id != prev_.id + 1) field(present, run_present::id, r.id);
+    if (r.trace != prev_.trace) field(present, run_present::trace, r.trace);
+    if (r.cause != prev_.id) field(present, run_present::cause, r.cause);
+    if (r.actor != prev_.actor) {
+      if (r.actor == prev_.sender)
+        present |= run_present::a_swap;
+      else
+        field(present, run_present::actor, r.actor);
+    }
+    if (r.sender != prev_.sender) {
+      if (r.sender == prev_.actor)
+        present |= run_present::s_swap;
+      else
+        field(present, run_present::sender, r.sender);
+    }
+    if (r.type != prev_.type) field(present, run_present::type, r.type);
+    if (r.start != prev_.end) field(present2, run_present2::start, r.start);
+    if (r.start < r.sent || r.start - r.sent > 0xffffffffu)
+      field(present2, run_present2::sent, r.sent);
+    else
+      wait = static_cast<std::uint32_t>(r.start - r.sent);
+    if (r.end < r.start || r.end - r.start > 0xffffffffu)
+      field(present2, run_present2::end, r.end);
+    else
+      run = static_cast<std::uint32_t>(r.end - r.start);
+    const auto size = static_cast<std::uint16_t>(p - out);
+    // The head, field by field (one store each: no wide reload of a half-written struct).
+    const record_header h{kind::handled, r.h.flags, size, r.h.aux};
+    std::memcpy(out + offsetof(run_head, h), &h, sizeof h);
+    out[offsetof(run_head, ekind)] = r.ekind;
+    out[offsetof(run_head, present)] = present;
+    out[offsetof(run_head, present2)] = present2;
+    out[offsetof(run_head, reserved)] = 0;
+    std::memcpy(out + offsetof(run_head, wait), &wait, 4);
+    std::memcpy(out + offsetof(run_head, run), &run, 4);
+    std::memcpy(out + offsetof(run_head, depth_left), &r.depth_left, 4);
+    prev_ = r;
+    return size;
+  }
+
+  /// Decodes the run record at `in` (`size` bytes, its header's size) into `r`; false if the
+  /// record is malformed (shorter than its fields).
+  bool decode(const unsigned char* in, std::size_t size, handled_record& r) noexcept {
+    run_head h;
+    if (size < sizeof h) return false;
+    std::memcpy(&h, in, sizeof h);
+    if (h.present2 & run_present2::reset) prev_ = {};
+    const unsigned char* p = in + sizeof h;
+    const unsigned char* end = in + size;
+    bool ok = true;
+    auto field = [&](std::uint64_t implied) {
+      if (end - p < 8) {
+        ok = false;
+        return implied;
+      }
+      std::uint64_t v;
+      std::memcpy(&v, p, 8);
+      p += 8;
+      return v;
+    };
+    r = {};
+    r.h = h.h;
+    r.ekind = h.ekind;
+    r.depth_left = h.depth_left;
+    r.id = h.present & run_present::id ? field(0) : prev_.id + 1;
+    r.trace = h.present & run_present::trace ? field(0) : prev_.trace;
+    r.cause = h.present & run_present::cause ? field(0) : prev_.id;
+    r.actor = h.present & run_present::actor ? field(0) : h.present & run_present::a_swap ? prev_.sender : prev_.actor;
+    r.sender = h.present & run_present::sender ? field(0) : h.present & run_present::s_swap ? prev_.actor : prev_.sender;
+    r.type = h.present & run_present::type ? field(0) : prev_.type;
+    r.start = h.present2 & run_present2::start ? field(0) : prev_.end;
+    r.sent = h.present2 & run_present2::sent ? field(0) : r.start - h.wait;
+    r.end = h.present2 & run_present2::end ? field(0) : r.start + h.run;
+    if (!ok) return false;
+    prev_ = r;
+    return true;
+  }
+
+ private:
+  handled_record prev_{};
+};
 
 /// dead_letter_record: h.aux = dead_letter_reason
 enum class dead_letter_reason : std::uint32_t { not_alive = 1, no_handler = 2, mailbox_full = 3, no_actor = 4, other = 5 };

@@ -133,9 +133,8 @@ struct envelope : uses_small_alloc {
   actor sender;                     // may be empty (sent from outside any actor)
   reply_handle reply;               // set for requests
   envelope_kind kind = envelope_kind::message;
-  bool counted = false;             // counted in queued_ (a bounded mailbox, or tracing)
+  bool counted = false;             // counted against a bounded mailbox's capacity
 #if TROUPE_TRACE_HOOKS
-  std::uint32_t trace_depth = 0;    // the mailbox depth when it arrived (tracing on only)
   trace_stamp trace;                // its causal context (tracing on only)
 #endif
 

@@ -61,6 +61,7 @@ class mailbox {
     if (!e) return nullptr;
     cache_ = e->next;
     if (e == urgent_tail_) urgent_tail_ = nullptr;
+    if (!is_urgent(*e)) --cached_;
     e->next = nullptr;
     return e;
   }
@@ -94,6 +95,7 @@ class mailbox {
     envelope* rest = taken == blocked() || taken == closed() ? nullptr : reverse(taken);
     envelope* all = std::exchange(cache_, nullptr);
     urgent_tail_ = nullptr;
+    cached_ = 0;
     if (!all) return rest;
     envelope* tail = all;
     while (tail->next) tail = tail->next;
@@ -104,6 +106,9 @@ class mailbox {
   bool closed_for_good() const noexcept {
     return head_.load(std::memory_order_acquire) == closed();
   }
+  /// Ordinary envelopes the consumer has taken in and not popped yet: the mailbox's depth as of
+  /// its last fetch (pushes since are not counted). Consumer only; what the tracer records.
+  std::uint32_t cached() const noexcept { return cached_; }
   /// True when the consumer has nothing left in its cache (pushes may still be pending).
   bool cache_empty() const noexcept { return cache_ == nullptr; }
 
@@ -133,6 +138,7 @@ class mailbox {
       } else {
         h->next = normal;
         normal = h;
+        ++cached_;
       }
       h = next;
     }
@@ -177,6 +183,7 @@ class mailbox {
   envelope* cache_ = nullptr;        // consumer-owned FIFO: urgent envelopes first, then the rest
   envelope* urgent_tail_ = nullptr;  // the last urgent envelope in cache_, if any
   std::atomic<bool> urgent_pending_{false};
+  std::uint32_t cached_ = 0;         // ordinary envelopes in cache_
 };
 
 }  // namespace troupe::detail
