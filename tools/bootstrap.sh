@@ -15,6 +15,7 @@ packages=(
   libasan8 libubsan1 libtsan2      # runtimes for the asan and tsan presets
   clang libclang-rt-14-dev         # the fuzz preset: clang 14 with libFuzzer
   python3                          # tests/net: a client of the wire protocol in another language
+  graphviz                         # troupe-trace graph --svg renders the topology with dot
 )
 
 missing=()
