@@ -9,6 +9,7 @@ namespace troupe::actors {
 namespace {
 
 registry::behavior_type registry_impl(actor_base& self) {
+  self.set_name("registry");  // what troupe-trace shows
   auto names = std::make_shared<std::unordered_map<std::string, actor>>();
   // down_msg is handled too (outside the typed interface): the runtime sends it when a
   // monitored actor dies.

@@ -62,6 +62,7 @@ bool wants_restart(const child& c, const exit_reason& why) {
 }
 
 supervisor::behavior_type supervisor_impl(actor_base& self, supervisor_options opts, std::vector<child_spec> specs) {
+  self.set_name("supervisor");  // what troupe-trace shows
   self.trap_exit(true);
   auto st = std::make_shared<state>();
   st->opts = std::move(opts);

@@ -28,7 +28,8 @@ struct go {
   std::uint64_t seed;
 };
 
-troupe::behavior account(troupe::actor_base&, long opening) {
+troupe::behavior account(troupe::actor_base& self, long opening) {
+  self.set_name("account");
   auto money = std::make_shared<long>(opening);
   return {
       [money](withdraw w) -> troupe::result<long> {
@@ -42,6 +43,7 @@ troupe::behavior account(troupe::actor_base&, long opening) {
 }
 
 troupe::behavior client(troupe::actor_base& self, std::vector<troupe::actor> accounts) {
+  self.set_name("client");
   return {[&self, accounts](go g) -> troupe::task<std::pair<long, long>> {
     std::mt19937_64 rng(g.seed);
     long done = 0, refused = 0;
@@ -77,7 +79,7 @@ int main(int argc, char** argv) {
   const auto seed = static_cast<std::uint64_t>(seed_arg);
   const long opening = 1000;
 
-  troupe::actor_system sys;
+  troupe::actor_system sys{cli.config()};
   std::vector<troupe::actor> accounts;
   for (long i = 0; i < n_accounts; ++i) accounts.push_back(sys.spawn(account, opening));
   std::vector<troupe::future<std::pair<long, long>>> runs;

@@ -32,6 +32,7 @@ struct dine {
 };
 
 troupe::behavior waiter(troupe::actor_base& self, long n) {
+  self.set_name("waiter");
   struct state {
     std::vector<bool> fork_taken;
     std::vector<bool> eating;
@@ -79,6 +80,7 @@ troupe::behavior waiter(troupe::actor_base& self, long n) {
 }
 
 troupe::behavior philosopher(troupe::actor_base& self, long id, troupe::actor w) {
+  self.set_name("philosopher");
   return {[&self, id, w](dine d) -> troupe::task<long> {
     long meals = 0;
     for (long i = 0; i < d.meals; ++i) {
@@ -101,7 +103,7 @@ int main(int argc, char** argv) {
   n = std::max(2L, n);
   meals = std::max(1L, meals);
 
-  troupe::actor_system sys;
+  troupe::actor_system sys{cli.config()};
   auto w = sys.spawn(waiter, n);
   std::vector<troupe::future<long>> eaten;
   for (long i = 0; i < n; ++i) eaten.push_back(troupe::request<long>(sys.spawn(philosopher, i, w), dine{meals}, 60s));

@@ -27,6 +27,7 @@ struct slice {
 };
 
 troupe::behavior worker(troupe::actor_base& self, bool slow) {
+  self.set_name(slow ? "slow worker" : "worker");
   return {[&self, slow](slice s) -> troupe::task<long> {
     if (slow) co_await self.delay(5s);
     long sum = 0;
@@ -50,7 +51,7 @@ int main(int argc, char** argv) {
   const auto deadline = std::chrono::milliseconds(std::max(1L, deadline_ms));
   const long per = 1000;
 
-  troupe::actor_system sys;
+  troupe::actor_system sys{cli.config()};
   std::vector<troupe::actor> fast_workers, mixed;
   for (long i = 0; i < n; ++i) fast_workers.push_back(sys.spawn(worker, false));
   for (long i = 0; i < n; ++i) mixed.push_back(sys.spawn(worker, i < slow));

@@ -29,11 +29,13 @@ struct start_game {
 
 // Answers every ball with the same ball, one round fewer.
 troupe::behavior ponger(troupe::actor_base& self) {
+  self.set_name("pong");
   return {[&self](ball b) { self.send(self.current_sender(), ball{b.remaining - 1}); }};
 }
 
 // Starts the game on request, counts the returns, answers the request when the game is over.
 troupe::behavior pinger(troupe::actor_base& self) {
+  self.set_name("ping");
   struct state {
     long returns = 0;
     troupe::response_promise<long> done;
@@ -67,7 +69,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(cli, argc, argv);
   rounds = std::max(1L, rounds);
 
-  troupe::actor_system sys{troupe::actor_system_config{.worker_count = workers}};
+  troupe::actor_system sys{cli.config({.worker_count = workers})};
   auto pong = sys.spawn(ponger);
   auto ping = sys.spawn(pinger);
 

@@ -33,12 +33,14 @@ struct run {
 struct stats {};
 
 // Doubles the value: fast.
-troupe::behavior parse(troupe::actor_base&) {
+troupe::behavior parse(troupe::actor_base& self) {
+  self.set_name("parse");
   return {[](item i) { return item{i.seq, i.value * 2}; }};
 }
 
 // Adds one after a pause: slow, and one item at a time.
 troupe::behavior enrich(troupe::actor_base& self, long slow_us) {
+  self.set_name("enrich");
   self.set_await_mode(troupe::await_mode::sequential);
   return {[&self, slow_us](item i) -> troupe::task<item> {
     co_await self.delay(std::chrono::microseconds(slow_us));
@@ -47,7 +49,8 @@ troupe::behavior enrich(troupe::actor_base& self, long slow_us) {
 }
 
 // Checks order and values.
-troupe::behavior sink(troupe::actor_base&) {
+troupe::behavior sink(troupe::actor_base& self) {
+  self.set_name("sink");
   auto next = std::make_shared<long>(0);
   auto bad = std::make_shared<long>(0);
   return {
@@ -63,6 +66,7 @@ using gate_t = troupe::actors::throttle<item, item>;
 
 // Keeps at most window + queue (12) items open at the throttle, in order: never refused.
 troupe::behavior source(troupe::actor_base& self, troupe::actor parser, gate_t gate, troupe::actor out) {
+  self.set_name("source");
   return {[&self, parser, gate, out](run r) -> troupe::task<long> {
     std::deque<troupe::future<item>> open;  // in order: the sink sees items in sequence
     long max_open = 0;
@@ -86,6 +90,7 @@ troupe::behavior source(troupe::actor_base& self, troupe::actor parser, gate_t g
 
 // Ignores the window: fires `n` requests at once and counts how many the throttle refused.
 troupe::behavior flooder(troupe::actor_base& self, gate_t gate) {
+  self.set_name("flooder");
   return {[&self, gate](run r) -> troupe::task<std::pair<long, long>> {
     std::vector<troupe::future<item>> all;
     for (long i = 0; i < r.items; ++i) all.push_back(self.request(gate, item{i, i}, 10s));
@@ -111,7 +116,7 @@ int main(int argc, char** argv) {
   items = std::max(1L, items);
   slow_us = std::max(0L, slow_us);
 
-  troupe::actor_system sys;
+  troupe::actor_system sys{cli.config()};
   auto parser = sys.spawn(parse);
   auto enricher = sys.spawn(enrich, slow_us);
   auto gate = troupe::actors::spawn_throttle<item, item>(sys, enricher, {.window = 4, .max_queued = 8});

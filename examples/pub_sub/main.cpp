@@ -27,7 +27,8 @@ struct inbox {};
 struct crash {};
 
 // Records what it reads; checks each author's posts come in order.
-troupe::behavior user(troupe::actor_base&) {
+troupe::behavior user(troupe::actor_base& self) {
+  self.set_name("user");
   auto seen = std::make_shared<std::map<long, long>>();  // author -> next expected n
   auto received = std::make_shared<long>(0);
   auto out_of_order = std::make_shared<long>(0);
@@ -53,7 +54,7 @@ int main(int argc, char** argv) {
   n = std::max(3L, n);
   posts = std::max(1L, posts);
 
-  troupe::actor_system sys;
+  troupe::actor_system sys{cli.config()};
   auto room = troupe::actors::spawn_topic<post>(sys);
   std::vector<troupe::actor> users;
   for (long i = 0; i < n; ++i) {

@@ -82,7 +82,8 @@ bool is_prime(std::uint64_t n) {
 
 // -- the worker: answers each job with its count ------------------------------------------------
 
-troupe::behavior worker(troupe::actor_base&) {
+troupe::behavior worker(troupe::actor_base& self) {
+  self.set_name("worker");
   return {[](job j) {
     std::uint64_t n = 0;
     for (std::uint64_t x = j.from; x < j.to; ++x) n += is_prime(x) ? 1 : 0;
@@ -133,6 +134,7 @@ void dispatch(troupe::actor_base& self, const std::shared_ptr<coordinator_state>
 }
 
 troupe::behavior coordinator(troupe::actor_base& self, std::size_t min_workers) {
+  self.set_name("coordinator");
   auto st = std::make_shared<coordinator_state>();
   st->min_workers = min_workers;
   return {
@@ -184,6 +186,7 @@ std::uint64_t primes_below(std::uint64_t n) {
 
 /// One worker node: connects to the coordinator, looks it up, and joins with a fresh worker.
 struct worker_node {
+  explicit worker_node(troupe::actor_system_config cfg) : sys{std::move(cfg)} {}
   troupe::actor_system sys;
   troupe::net::node node{sys, node_config()};
 
@@ -204,8 +207,9 @@ struct worker_node {
   }
 };
 
-int run_coordinator(std::uint16_t port, std::size_t min_workers, std::uint64_t jobs, std::uint64_t range) {
-  troupe::actor_system sys;
+int run_coordinator(const troupe::actor_system_config& cfg, std::uint16_t port, std::size_t min_workers,
+                    std::uint64_t jobs, std::uint64_t range) {
+  troupe::actor_system sys{cfg};
   troupe::net::node node{sys, node_config()};
   auto coord = sys.spawn(coordinator, min_workers);
   node.publish(coord, "coordinator");
@@ -218,13 +222,13 @@ int run_coordinator(std::uint16_t port, std::size_t min_workers, std::uint64_t j
   return example::report(r->primes == primes_below(jobs * range), "the remote counts add up to a local sieve's");
 }
 
-int run_worker(const std::string& target) {
+int run_worker(const troupe::actor_system_config& cfg, const std::string& target) {
   const auto colon = target.rfind(':');
   if (colon == std::string::npos) {
     std::fprintf(stderr, "--connect wants host:port\n");
     return 2;
   }
-  worker_node w;
+  worker_node w{cfg};
   auto lost = std::make_shared<std::promise<void>>();
   auto done = lost->get_future();
   auto watch = w.sys.spawn([lost](troupe::actor_base&) -> troupe::behavior {
@@ -239,15 +243,18 @@ int run_worker(const std::string& target) {
   return 0;
 }
 
-int run_in_one_process(std::size_t workers, std::uint64_t jobs, std::uint64_t range, bool lose_one) {
-  troupe::actor_system sys;
+// (With --trace, each node of the process writes a file of its own: the first the given name,
+// the others that name with "-<node id>" appended.)
+int run_in_one_process(const troupe::actor_system_config& cfg, std::size_t workers, std::uint64_t jobs,
+                       std::uint64_t range, bool lose_one) {
+  troupe::actor_system sys{cfg};
   troupe::net::node node{sys, node_config()};
   auto coord = sys.spawn(coordinator, std::size_t{1});  // every worker has joined before run_all
   node.publish(coord, "coordinator");
   const auto port = node.listen("127.0.0.1", 0);
   std::vector<std::unique_ptr<worker_node>> nodes;
   for (std::size_t i = 0; i < workers; ++i) {
-    nodes.push_back(std::make_unique<worker_node>());
+    nodes.push_back(std::make_unique<worker_node>(cfg));
     if (!nodes.back()->start("127.0.0.1", port, "#" + std::to_string(i + 1))) return 1;
   }
   auto result = troupe::request<outcome>(coord, run_all{jobs, range}, troupe::infinite);
@@ -279,7 +286,8 @@ int main(int argc, char** argv) {
   cli.add_option("--range", range, "numbers per job");
   cli.add_flag("--lose-one", lose_one, "one process: destroy a worker node mid-run (its jobs are redone)");
   CLI11_PARSE(cli, argc, argv);
-  if (role == "coordinator") return run_coordinator(port, min_workers, jobs, range);
-  if (role == "worker") return run_worker(connect);
-  return run_in_one_process(workers, jobs, range, lose_one);
+  const auto cfg = cli.config();
+  if (role == "coordinator") return run_coordinator(cfg, port, min_workers, jobs, range);
+  if (role == "worker") return run_worker(cfg, connect);
+  return run_in_one_process(cfg, workers, jobs, range, lose_one);
 }

@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   n = std::max(2L, n);
   hops = std::max(1L, hops);
 
-  troupe::actor_system sys;
+  troupe::actor_system sys{cli.config()};
   auto done = std::make_shared<troupe::response_promise<long>>();
   std::vector<troupe::actor> ring;
   for (long i = 0; i < n; ++i) ring.push_back(sys.spawn(node, done));

@@ -23,7 +23,8 @@ struct job {
   bool crash;  // decided by the client from the seed, so a run is reproducible
 };
 
-troupe::behavior worker(troupe::actor_base&) {
+troupe::behavior worker(troupe::actor_base& self) {
+  self.set_name("worker");
   return {[](job j) -> long {
     if (j.crash) throw std::runtime_error("worker crashed");
     return j.n * j.n;
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
   per_mille = std::clamp(per_mille, 0L, 1000L);
   std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
 
-  troupe::actor_system sys;
+  troupe::actor_system sys{cli.config()};
   auto pool = troupe::actors::spawn_pool<job, long>(
       sys, {.size = static_cast<std::size_t>(workers), .strategy = troupe::actors::routing::round_robin},
       [](troupe::actor_system& s) { return s.spawn(worker); });

@@ -45,7 +45,7 @@ int main(int argc, char** argv) {
   long leaves = 1;
   while (leaves < want) leaves *= 10;
 
-  troupe::actor_system sys;
+  troupe::actor_system sys{cli.config()};
   auto t0 = std::chrono::steady_clock::now();
   auto sum = troupe::request<long>(sys.spawn(node), sum_range{0, leaves}, 60s).get();
   double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

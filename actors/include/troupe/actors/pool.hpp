@@ -74,6 +74,7 @@ struct routee {
 
 template <class Msg, class Reply>
 typename pool<Msg, Reply>::behavior_type pool_impl(actor_base& self, pool_options<Msg> opts, routee_factory make) {
+  self.set_name("pool");  // what troupe-trace shows
   struct state {
     pool_options<Msg> opts;
     routee_factory make;

@@ -41,6 +41,7 @@ using throttle = typed_actor<Reply(Msg), throttle_counts(throttle_stats)>;
 namespace detail {
 template <class Msg, class Reply>
 typename throttle<Msg, Reply>::behavior_type throttle_impl(actor_base& self, actor consumer, throttle_options opts) {
+  self.set_name("throttle");  // what troupe-trace shows
   struct state {
     actor consumer;
     throttle_options opts;

@@ -37,6 +37,7 @@ using topic = typed_actor<void(subscribe), void(unsubscribe), std::size_t(subscr
 namespace detail {
 template <class T>
 typename topic<T>::behavior_type topic_impl(actor_base& self) {
+  self.set_name("topic");  // what troupe-trace shows
   auto subs = std::make_shared<std::vector<actor>>();
   return {
       [&self, subs](subscribe s) {
