@@ -99,11 +99,18 @@ double idle_cpu(const sizes&);
 double remote_ping_pong(const sizes&);
 double remote_stream(const sizes&);
 double remote_request(const sizes&);
+/// ping_pong with tracing on (to a temporary file, deleted after): the recorder's cost.
+double ping_pong_traced(const sizes&);
 }  // namespace troupe_side
 
 // The floors: the same work with no framework (see docs/performance.md, "why this is the limit").
 namespace floor_side {
 double raw_tcp_rtt(const sizes&);  // a Boost.Asio echo of 16 bytes, one in flight: round trips/s
+/// troupe's own ping_pong, untraced: the reference ping_pong_traced is measured against.
+double troupe_untraced(const sizes&);
+/// troupe's ping_pong built with TROUPE_TRACE_HOOKS=OFF (troupe-bench-nohooks, run as a child
+/// process): the reference for what the hooks cost while tracing is off.
+double troupe_without_hooks(const sizes&);
 }  // namespace floor_side
 
 namespace caf_side {

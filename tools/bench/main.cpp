@@ -49,20 +49,6 @@ sizes sizes::quick() {
   return s;
 }
 
-std::size_t resident_bytes() {
-  std::ifstream in("/proc/self/statm");
-  std::size_t pages_total = 0, pages_resident = 0;
-  in >> pages_total >> pages_resident;
-  return pages_resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-}
-
-double process_cpu_seconds() {
-  rusage ru{};
-  getrusage(RUSAGE_SELF, &ru);
-  auto secs = [](timeval tv) { return static_cast<double>(tv.tv_sec) + static_cast<double>(tv.tv_usec) / 1e6; };
-  return secs(ru.ru_utime) + secs(ru.ru_stime);
-}
-
 namespace {
 
 namespace json = boost::json;
@@ -82,6 +68,12 @@ struct workload {
 const std::vector<workload>& all_workloads() {
   static const std::vector<workload> w = {
       {"ping_pong", "msgs/s", true, troupe_side::ping_pong, caf_side::ping_pong},
+      // Tracing's costs (docs/tracing.md): ping_pong with the hooks compiled in but off, against
+      // a build without them; and ping_pong traced, against untraced.
+      {"trace_hooks_off", "msgs/s", true, troupe_side::ping_pong, caf_side::ping_pong,
+       floor_side::troupe_without_hooks, "without hooks"},
+      {"ping_pong_traced", "msgs/s", true, troupe_side::ping_pong_traced, caf_side::ping_pong,
+       floor_side::troupe_untraced, "untraced"},
       {"big", "msgs/s", true, troupe_side::big, caf_side::big},
       {"fan_in", "msgs/s", true, troupe_side::fan_in, caf_side::fan_in},
       {"fork_join_throughput", "msgs/s", true, troupe_side::fork_join_throughput, caf_side::fork_join_throughput},

@@ -4,6 +4,9 @@
 #include <troupe/troupe.hpp>
 
 #include <cmath>
+#include <cstdio>
+#include <string>
+#include <unistd.h>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -56,15 +59,39 @@ troupe::behavior pinger(troupe::actor_base& self) {
 
 }  // namespace
 
-double ping_pong(const sizes& s) {
-  troupe::actor_system sys{config(s)};
+namespace {
+/// ping_pong on a system made with `cfg`; `after` sees the system once the balls are back.
+template <class After>
+double ping_pong_on(const sizes& s, troupe::actor_system_config cfg, After after) {
+  troupe::actor_system sys{std::move(cfg)};
   auto pong = sys.spawn(ponger);
   auto ping = sys.spawn(pinger);
   auto t0 = clk::now();
   auto r = troupe::request<long>(ping, serve{pong, s.ping_pong_round_trips}, troupe::infinite).get();
   double secs = seconds_since(t0);
   check(r && *r == s.ping_pong_round_trips, "ping_pong: wrong number of round trips");
+  after(sys);
   return 2.0 * static_cast<double>(s.ping_pong_round_trips) / secs;
+}
+}  // namespace
+
+double ping_pong(const sizes& s) {
+  return ping_pong_on(s, config(s), [](troupe::actor_system&) {});
+}
+
+double ping_pong_traced(const sizes& s) {
+  auto cfg = config(s);
+  cfg.trace.path = "/tmp/troupe-bench-" + std::to_string(::getpid()) + ".trace";
+  const std::string path = cfg.trace.path;
+  double rate = ping_pong_on(s, cfg, [](troupe::actor_system& sys) {
+    sys.shutdown();  // writes the rest of the trace
+    auto st = sys.tracing_stats();
+    check(st.enabled && st.bytes > 0, "ping_pong_traced: nothing was traced");
+    if (st.dropped > 0)
+      std::fprintf(stderr, "ping_pong_traced: %zu records dropped (the writer fell behind)\n", st.dropped);
+  });
+  std::remove(path.c_str());
+  return rate;
 }
 
 double big(const sizes& s) {
