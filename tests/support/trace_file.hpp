@@ -6,8 +6,8 @@
 
 #include <cstdint>
 #include <cstring>
-#include <fstream>
-#include <iterator>
+#include <cstdio>
+#include <memory>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -66,9 +66,12 @@ R read_as(const std::string& bytes, std::size_t at) {
 /// Reads `path`; throws std::runtime_error on anything malformed (a cut-off last block is not
 /// malformed: it is counted in `trailing`).
 inline trace_file read_trace(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  // (stdio rather than istreambuf_iterator, which GCC's -O2 -Wnull-dereference trips over)
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(path.c_str(), "rb"), std::fclose);
   if (!in) throw std::runtime_error("cannot open " + path);
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string bytes;
+  char chunk[65536];
+  for (std::size_t n; (n = std::fread(chunk, 1, sizeof chunk, in.get())) > 0;) bytes.append(chunk, n);
   trace_file f;
   if (bytes.size() < sizeof f.header) throw std::runtime_error("short header");
   f.header = read_as<tf::file_header>(bytes, 0);
