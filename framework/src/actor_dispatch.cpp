@@ -134,7 +134,7 @@ void actor_base::dispatch_traced(detail::trace_recorder& rec, detail::envelope* 
   r.sent = e->trace.sent;
   r.actor = id();
   r.sender = e->sender.id();
-  if (e->sender && e->sender.node() != node()) r.h.flags |= fmt::remote_sender_flag;
+  if (e->trace_foreign && e->sender.node() != node()) r.h.flags |= fmt::remote_sender_flag;
   using detail::envelope_kind;
   static_assert(static_cast<int>(envelope_kind::kill) == static_cast<int>(fmt::run_kind::kill) &&
                 static_cast<int>(envelope_kind::first_urgent) == static_cast<int>(fmt::run_kind::shutdown) &&
@@ -147,7 +147,7 @@ void actor_base::dispatch_traced(detail::trace_recorder& rec, detail::envelope* 
     type = e->type;
     if (e->reply) {
       r.h.flags |= fmt::request_flag;
-      if (detail::reply_sink* s = e->reply.sink()) s->trace.request = r.id;
+      if (detail::reply_sink* s = e->reply.sink()) s->trace.request.store(r.id, std::memory_order_relaxed);
     }
   }
   held_ = false;

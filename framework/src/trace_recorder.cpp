@@ -416,16 +416,17 @@ std::string_view clip(std::string_view s) noexcept { return s.substr(0, 4096); }
 void trace_recorder::stamp(envelope& e) noexcept {
   const trace_context& c = tls_trace_context;
   e.trace.sent = trace_ticks();
+  e.trace_foreign = e.sender && e.sender.get() != tls_current;  // (then the run checks its node)
   if (c.trace) {
     e.trace.trace = c.trace;
     e.trace.cause = c.id;
   } else if (sample_all_ || (e.kind == envelope_kind::message && sample_root(tls_current, e.type))) {
     e.trace.trace = ring().next_id();  // a new chain starts here
   }
-  if (reply_sink* s = e.reply.sink(); s && s->trace.sent == 0) {
-    s->trace.trace = e.trace.trace;
-    s->trace.cause = e.trace.cause;
-    s->trace.sent = e.trace.sent;
+  if (reply_sink* s = e.reply.sink(); s && s->trace.sent.load(std::memory_order_relaxed) == 0) {
+    s->trace.trace.store(e.trace.trace, std::memory_order_relaxed);
+    s->trace.cause.store(e.trace.cause, std::memory_order_relaxed);
+    s->trace.sent.store(e.trace.sent, std::memory_order_relaxed);
   }
 }
 
@@ -526,11 +527,13 @@ void trace_recorder::record_reply(fmt::kind k, const reply_sink& s, std::uint32_
   init_header(r, k, 0, code);
   r.ts = trace_ticks();
   r.actor = tls_current ? tls_current->id() : 0;
-  r.trace = s.trace.trace ? s.trace.trace : c.trace;
+  constexpr auto relaxed = std::memory_order_relaxed;
+  const std::uint64_t request_trace = s.trace.trace.load(relaxed);
+  r.trace = request_trace ? request_trace : c.trace;
   if (!r.trace) return;  // not sampled
-  r.cause = k == fmt::kind::timeout ? s.trace.cause : c.id;
-  r.request = s.trace.request;
-  r.sent = s.trace.sent;
+  r.cause = k == fmt::kind::timeout ? s.trace.cause.load(relaxed) : c.id;
+  r.request = s.trace.request.load(relaxed);
+  r.sent = s.trace.sent.load(relaxed);
   ring().put(r);
 }
 

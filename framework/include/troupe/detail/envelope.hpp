@@ -135,6 +135,7 @@ struct envelope : uses_small_alloc {
   envelope_kind kind = envelope_kind::message;
   bool counted = false;             // counted against a bounded mailbox's capacity
 #if TROUPE_TRACE_HOOKS
+  bool trace_foreign = false;       // sent by someone else than the running actor: maybe remote
   trace_stamp trace;                // its causal context (tracing on only)
 #endif
 

@@ -30,12 +30,15 @@ struct trace_stamp {
   std::uint64_t sent = 0;   // ticks when enqueued
 };
 
-/// What a request's reply sink remembers, for the reply and timeout records.
+/// What a request's reply sink remembers, for the reply and timeout records. Written by the
+/// requester's and the receiver's threads and read by whoever completes the request (the timer
+/// thread, for a timeout, may do so at any moment): relaxed atomics, since they are only
+/// diagnostics and plain loads and stores on the machines we run on.
 struct trace_request_stamp {
-  std::uint64_t trace = 0;
-  std::uint64_t cause = 0;    // the run that made the request
-  std::uint64_t sent = 0;
-  std::uint64_t request = 0;  // the run that received it
+  std::atomic<std::uint64_t> trace{0};
+  std::atomic<std::uint64_t> cause{0};    // the run that made the request
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> request{0};  // the run that received it
 };
 
 #if TROUPE_TRACE_HOOKS
