@@ -189,7 +189,8 @@ trace_recorder::trace_recorder(const trace_config& cfg, std::string path, node_i
   h.node = node.value;
   h.pid = static_cast<std::uint64_t>(::getpid());
   h.flags = tsc ? fmt::ticks_are_tsc : 0;
-  write_all(&h, sizeof h);
+  iovec header{&h, sizeof h};
+  write_all(&header, 1);
   drain();  // the first clock record
 #if TROUPE_TRACE_HOOKS
   trace_recorders.fetch_add(1, std::memory_order_relaxed);
@@ -261,19 +262,29 @@ void trace_recorder::stop() noexcept {
   if (fd_ >= 0) ::close(std::exchange(fd_, -1));
 }
 
-void trace_recorder::write_all(const void* p, std::size_t n) noexcept {
-  auto* b = static_cast<const char*>(p);
-  while (n > 0 && !write_failed_) {
-    ssize_t w = ::write(fd_, b, n);
+void trace_recorder::write_all(iovec* at, int count) noexcept {
+  std::size_t want = 0;
+  for (int i = 0; i < count; ++i) want += at[i].iov_len;
+  while (want > 0 && !write_failed_) {
+    const ssize_t w = ::writev(fd_, at, count);
     if (w < 0) {
       if (errno == EINTR) continue;
       write_failed_ = true;
       log_.error("troupe: writing trace file {} failed ({}); tracing stops", path_, std::strerror(errno));
       return;
     }
-    b += w;
-    n -= static_cast<std::size_t>(w);
     bytes_.fetch_add(static_cast<std::size_t>(w), std::memory_order_relaxed);
+    want -= static_cast<std::size_t>(w);
+    auto left = static_cast<std::size_t>(w);  // skip what was written, part of an iovec too
+    while (count > 0 && left >= at->iov_len) {
+      left -= at->iov_len;
+      ++at;
+      --count;
+    }
+    if (count > 0) {
+      at->iov_base = static_cast<char*>(at->iov_base) + left;
+      at->iov_len -= left;
+    }
   }
 }
 
@@ -292,7 +303,8 @@ void trace_recorder::drain() noexcept {
   clock.c.realtime_ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                        std::chrono::system_clock::now().time_since_epoch())
                                                        .count());
-  write_all(&clock, sizeof clock);
+  iovec one{&clock, sizeof clock};
+  write_all(&one, 1);
 
   std::vector<trace_ring*> rings;
   {
@@ -311,30 +323,7 @@ void trace_recorder::drain() noexcept {
     const std::size_t n = head - tail;
     const std::size_t first = std::min(n, r->cap_ - off);
     iovec iov[3] = {{&b, sizeof b}, {r->data_.get() + off, first}, {r->data_.get(), n - first}};
-    std::size_t want = sizeof b + n;
-    int count = first < n ? 3 : 2;
-    iovec* at = iov;
-    while (want > 0 && !write_failed_) {
-      ssize_t w = ::writev(fd_, at, count);
-      if (w < 0) {
-        if (errno == EINTR) continue;
-        write_failed_ = true;
-        log_.error("troupe: writing trace file {} failed ({}); tracing stops", path_, std::strerror(errno));
-        break;
-      }
-      bytes_.fetch_add(static_cast<std::size_t>(w), std::memory_order_relaxed);
-      want -= static_cast<std::size_t>(w);
-      auto left = static_cast<std::size_t>(w);
-      while (count > 0 && left >= at->iov_len) {
-        left -= at->iov_len;
-        ++at;
-        --count;
-      }
-      if (count > 0) {
-        at->iov_base = static_cast<char*>(at->iov_base) + left;
-        at->iov_len -= left;
-      }
-    }
+    write_all(iov, first < n ? 3 : 2);
     r->tail_.store(head, std::memory_order_release);
   }
 }

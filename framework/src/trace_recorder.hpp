@@ -37,6 +37,8 @@
 #include <x86intrin.h>
 #endif
 
+struct iovec;
+
 namespace spdlog {
 class logger;
 }
@@ -221,7 +223,8 @@ class trace_recorder {
   void writer_loop();
   void drain() noexcept;
   void write_clock(std::vector<std::byte>& out);
-  void write_all(const void* p, std::size_t n) noexcept;
+  /// Writes all of `count` iovecs (or logs the failure and stops tracing).
+  void write_all(iovec* at, int count) noexcept;
   static bool name_matches(const std::vector<std::string>& names, std::string_view n) noexcept;
 
   std::string path_;

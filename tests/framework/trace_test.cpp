@@ -257,7 +257,7 @@ TEST_CASE("traced senders on many threads: every run recorded once, ids unique",
   }
   CHECK(traces.size() == adds.size());
   CHECK(peak >= 1);
-  CHECK(peak <= threads * per_thread);
+  CHECK(peak <= threads * per_thread + 1);  // (the ping after them may be taken in with them)
 }
 
 TEST_CASE("a full trace buffer drops records and counts every one", "[framework][trace]") {

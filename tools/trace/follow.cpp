@@ -59,6 +59,15 @@ std::optional<slowest_request> find_slowest_request(const trace_set& set) {
   return best;
 }
 
+/// An event at one moment (a reply, a timeout, a suspension, a dead letter) into `it`; its trace.
+template <class R>
+std::uint64_t point(item& it, const R& r) {
+  it.cause = r.cause;
+  it.when = it.shown = r.ts;
+  it.rec = r;
+  return r.trace;
+}
+
 /// The records of chain `trace` (of one file, or of all when `only_file` is none). Also finds
 /// the chain of a run whose id is `run_id` (for an id given on the command line that is a run's).
 void collect(const trace_set& set, std::uint64_t trace, std::size_t only_file, std::vector<item>& items,
@@ -88,30 +97,9 @@ void collect(const trace_set& set, std::uint64_t trace, std::size_t only_file, s
             break;
           }
           case tf::kind::reply:
-          case tf::kind::timeout: {
-            const auto r = rec.as<tf::reply_record>();
-            t = r.trace;
-            it.cause = r.cause;
-            it.when = it.shown = r.ts;
-            it.rec = r;
-            break;
-          }
-          case tf::kind::suspend: {
-            const auto r = rec.as<tf::point_record>();
-            t = r.trace;
-            it.cause = r.cause;
-            it.when = it.shown = r.ts;
-            it.rec = r;
-            break;
-          }
-          case tf::kind::dead_letter: {
-            const auto r = rec.as<tf::dead_letter_record>();
-            t = r.trace;
-            it.cause = r.cause;
-            it.when = it.shown = r.ts;
-            it.rec = r;
-            break;
-          }
+          case tf::kind::timeout: t = point(it, rec.as<tf::reply_record>()); break;
+          case tf::kind::suspend: t = point(it, rec.as<tf::point_record>()); break;
+          case tf::kind::dead_letter: t = point(it, rec.as<tf::dead_letter_record>()); break;
           case tf::kind::timer_armed:
           case tf::kind::timer_fired: {
             const auto r = rec.as<tf::timer_record>();
