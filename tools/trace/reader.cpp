@@ -279,18 +279,29 @@ std::uint64_t tick_clock::duration_ns(std::uint64_t ticks) const noexcept {
   return static_cast<std::uint64_t>(std::llround(ns));
 }
 
+namespace {
+/// Times from a file are untrusted: a corrupt clock record can put them anywhere. Clamped to
+/// +-2^62 ns (146 years), differences of two of them never overflow.
+std::int64_t clamp_ns(long double ns) noexcept {
+  constexpr long double bound = 4611686018427387904.0L;  // 2^62
+  if (!(ns > -bound)) return -static_cast<std::int64_t>(bound);  // (also NaN)
+  if (ns > bound) return static_cast<std::int64_t>(bound);
+  return static_cast<std::int64_t>(std::llroundl(ns));
+}
+}  // namespace
+
 std::int64_t tick_clock::steady_ns(std::uint64_t ticks) const noexcept {
-  if (count_ == 0) return static_cast<std::int64_t>(ticks);
+  if (count_ == 0) return clamp_ns(static_cast<long double>(ticks));
   // Signed: ticks before the first clock record extrapolate backwards. Rounding a monotonic
   // function keeps it monotonic, which the chrome export relies on.
-  const auto delta = static_cast<std::int64_t>(ticks - first_.ticks);
-  const long double ns = static_cast<long double>(delta) * ns_per_tick();
-  return static_cast<std::int64_t>(first_.steady_ns) + static_cast<std::int64_t>(std::llroundl(ns));
+  const long double delta = static_cast<long double>(ticks) - static_cast<long double>(first_.ticks);
+  return clamp_ns(static_cast<long double>(first_.steady_ns) + delta * ns_per_tick());
 }
 
 std::int64_t tick_clock::realtime_ns(std::uint64_t ticks) const noexcept {
   if (count_ == 0) return steady_ns(ticks);
-  return steady_ns(ticks) + (static_cast<std::int64_t>(first_.realtime_ns) - static_cast<std::int64_t>(first_.steady_ns));
+  return clamp_ns(static_cast<long double>(steady_ns(ticks)) + static_cast<long double>(first_.realtime_ns) -
+                  static_cast<long double>(first_.steady_ns));
 }
 
 }  // namespace troupe::trace_tool
