@@ -448,3 +448,32 @@ TEST_CASE("a process that dies leaves a readable prefix of its trace", "[framewo
   CHECK(f.runs.size() >= 50);
   CHECK(f.spawns.size() == 1);
 }
+
+TEST_CASE("a delegated request stays in its chain: caused by the run that delegated it", "[framework][trace]") {
+  temp_trace t("delegate");
+  actor_id front_id = 0, back_id = 0;
+  {
+    actor_system sys{traced(t.path)};
+    auto back = sys.spawn(echo_plus_one);
+    auto front = sys.spawn([](actor_base& self, actor b) -> behavior {
+      return {[&self, b](ping p) { return self.delegate<pong>(b, ping{p.value * 10}); }};
+    }, back);
+    front_id = front.id();
+    back_id = back.id();
+    auto r = request<pong>(front, ping{4}, prompt).get();
+    REQUIRE(r);
+    CHECK(r->value == 41);
+  }
+  const trace_file f = read_trace(t.path);
+  auto pings = f.runs_of(std::string(type_id<ping>()->name));
+  REQUIRE(pings.size() == 2);
+  const auto& first = pings[0].actor == front_id ? pings[0] : pings[1];
+  const auto& second = pings[0].actor == front_id ? pings[1] : pings[0];
+  CHECK(second.actor == back_id);
+  CHECK(second.cause == first.id);
+  CHECK(second.trace == first.trace);
+  CHECK((second.h.flags & tf::request_flag));  // it carries the original request's answer
+  REQUIRE(f.replies.size() == 1);
+  CHECK(f.replies[0].actor == back_id);  // answered by the delegate, to the original requester
+  CHECK(f.replies[0].request == second.id);
+}
