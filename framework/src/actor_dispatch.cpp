@@ -96,6 +96,16 @@ resumable::resume_result actor_base::resume(std::size_t max_messages) noexcept {
     }
     dispatch(e);
     if (state_ != run_state::running) {
+#if TROUPE_TRACE_HOOKS
+      if (detail::tracing()) [[unlikely]] {
+        // What the actor sends as it terminates (exit and down signals, on_exit's messages) is
+        // caused by the run it quit in; its destruction is no run's time.
+        detail::trace_context_scope context(detail::tls_last_run_context);
+        terminate();
+        detail::last_run_end() = 0;
+        return resume_result::done;
+      }
+#endif
       terminate();
       return resume_result::done;
     }
@@ -153,12 +163,15 @@ void actor_base::dispatch_traced(detail::trace_recorder& rec, detail::envelope* 
   held_ = false;
   const bool was_running = state_ == run_state::running;
   {
-    detail::trace_context_scope context({r.id, r.trace});
+    detail::trace_context_scope context({r.id, r.trace, rec.generation()});
+    // The run starts where the previous one on this thread ended, if that was after this
+    // message arrived (else the thread waited in between: read the clock).
     std::uint64_t& last_end = detail::last_run_end();
-    r.start = last_end ? last_end : detail::trace_ticks();
+    r.start = last_end && last_end >= r.sent ? last_end : detail::trace_ticks();
     dispatch_now(e);  // (may delete e)
     r.end = last_end = detail::trace_ticks();
   }
+  detail::tls_last_run_context = {r.id, r.trace, rec.generation()};
   if (was_running && state_ != run_state::running && extras_ && extras_->reason &&
       extras_->reason->code() == exit_code::exception)
     r.h.flags |= fmt::threw_flag;

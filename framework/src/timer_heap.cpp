@@ -54,8 +54,9 @@ void timer_heap::fire(timer_node& n, bool cancelled) noexcept {
   runtime_thread_scope on_runtime(sys);  // what the timer completes runs here: no blocking get()
 #if TROUPE_TRACE_HOOKS
   if (sys && n.trace_trace && tracing()) {
-    if (trace_recorder* t = system_access::tracer(*sys)) t->record_fire(n, cancelled);
-    trace_context_scope context({n.trace_cause, n.trace_trace});  // it fires in the chain that armed it
+    trace_recorder* t = system_access::tracer(*sys);
+    if (t) t->record_fire(n, cancelled);
+    trace_context_scope context({n.trace_cause, n.trace_trace, t ? t->generation() : 0});  // the chain that armed it
     n.on_timer(cancelled);
     owner->release();
     return;

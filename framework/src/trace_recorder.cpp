@@ -61,9 +61,17 @@ std::uint64_t steady_ns() noexcept { return trace_steady_ns(); }
 
 std::atomic<std::uint64_t> next_generation{1};
 
-/// Paths open for writing in this process: a second system does not overwrite the first's.
-std::mutex paths_m;
-std::set<std::string> open_paths;
+/// Paths written in this process: a second system, even a later one, never overwrites the
+/// first's file. Never destroyed: a traced system at namespace scope may use it before main and
+/// after exit.
+std::mutex& paths_mutex() {
+  static auto* m = new std::mutex;
+  return *m;
+}
+std::set<std::string>& used_paths() {
+  static auto* s = new std::set<std::string>;
+  return *s;
+}
 
 std::string node_hex(node_id n) {
   char buf[17];
@@ -160,16 +168,17 @@ std::string trace_recorder::resolve_path(const trace_config& cfg, node_id node) 
 trace_recorder::trace_recorder(const trace_config& cfg, std::string path, node_id node, spdlog::logger& log)
     : log_(log),
       generation_(next_generation.fetch_add(1, std::memory_order_relaxed)),
-      ring_bytes_(std::bit_ceil(std::max<std::size_t>(cfg.buffer_bytes, 64 * 1024))),
+      ring_bytes_(std::bit_ceil(std::clamp<std::size_t>(cfg.buffer_bytes, 64 * 1024, 64 * 1024 * 1024))),
       interval_(std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.flush_interval)),
       sample_types_(cfg.sample_types),
       sample_actors_(cfg.sample_actors),
       sample_all_(cfg.sample_types.empty() && cfg.sample_actors.empty()) {
   {
-    std::lock_guard lock(paths_m);
-    if (!open_paths.insert(path).second) {
-      path += "-" + node_hex(node);
-      open_paths.insert(path);
+    std::lock_guard lock(paths_mutex());
+    if (!used_paths().insert(path).second) {
+      const std::string base = path + "-" + node_hex(node);
+      path = base;
+      for (int n = 2; !used_paths().insert(path).second; ++n) path = base + "-" + std::to_string(n);
     }
   }
   path_ = std::move(path);
@@ -178,8 +187,6 @@ trace_recorder::trace_recorder(const trace_config& cfg, std::string path, node_i
   fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd_ < 0) {
     const int err = errno;
-    std::lock_guard lock(paths_m);
-    open_paths.erase(path_);
     throw std::system_error(err, std::generic_category(), "troupe: cannot open trace file " + path_);
   }
   fmt::file_header h{};
@@ -192,17 +199,18 @@ trace_recorder::trace_recorder(const trace_config& cfg, std::string path, node_i
   iovec header{&h, sizeof h};
   write_all(&header, 1);
   drain();  // the first clock record
+  try {
+    writer_ = std::thread([this] { writer_loop(); });
+  } catch (...) {
+    ::close(fd_);
+    throw;
+  }
 #if TROUPE_TRACE_HOOKS
   trace_recorders.fetch_add(1, std::memory_order_relaxed);
 #endif
-  writer_ = std::thread([this] { writer_loop(); });
 }
 
-trace_recorder::~trace_recorder() {
-  stop();
-  std::lock_guard lock(paths_m);
-  open_paths.erase(path_);
-}
+trace_recorder::~trace_recorder() { stop(); }
 
 
 trace_ring& trace_recorder::ring_slow() {
@@ -227,7 +235,11 @@ trace_ring& trace_recorder::ring_slow() {
 }
 
 void trace_recorder::wake_writer() noexcept {
-  if (!wake_.load(std::memory_order_relaxed) && !wake_.exchange(true, std::memory_order_relaxed)) cv_.notify_one();
+  if (wake_.load(std::memory_order_relaxed) || wake_.exchange(true, std::memory_order_relaxed)) return;
+  // Through the lock: the writer checks the flag and goes to sleep under it, so the notify
+  // cannot fall between the two.
+  { std::lock_guard lock(m_); }
+  cv_.notify_one();
 }
 
 void trace_recorder::writer_loop() {
@@ -403,14 +415,13 @@ std::string_view clip(std::string_view s) noexcept { return s.substr(0, 4096); }
 
 
 void trace_recorder::stamp(envelope& e) noexcept {
-  const trace_context& c = tls_trace_context;
   e.trace.sent = trace_ticks();
   e.trace_foreign = e.sender && e.sender.get() != tls_current;  // (then the run checks its node)
-  if (c.trace) {
-    e.trace.trace = c.trace;
-    e.trace.cause = c.id;
+  if (const trace_context* c = context()) {
+    e.trace.trace = c->trace;
+    e.trace.cause = c->id;
   } else if (sample_all_ || (e.kind == envelope_kind::message && sample_root(tls_current, e.type))) {
-    e.trace.trace = ring().next_id();  // a new chain starts here
+    e.trace.trace = next_root_id();  // a new chain starts here
   }
   if (reply_sink* s = e.reply.sink(); s && s->trace.sent.load(std::memory_order_relaxed) == 0) {
     s->trace.trace.store(e.trace.trace, std::memory_order_relaxed);
@@ -455,7 +466,8 @@ void trace_recorder::record_exit(const actor_base& a, const exit_reason& reason)
     init_header(r, fmt::kind::exit, clip(text).size(), 0, static_cast<std::uint8_t>(cat));
     r.ts = trace_ticks();
     r.actor = a.id();
-    r.other = tls_trace_context.id;
+    const trace_context* c = context();
+    r.other = c ? c->id : 0;
     ring().put(&r, sizeof r, clip(text));
   } catch (...) {
   }
@@ -478,10 +490,10 @@ void trace_recorder::record_dead_letter(const abstract_actor* receiver, const en
 }
 
 void trace_recorder::record_arm(timer_node& n, duration delay) noexcept {
-  const trace_context& c = tls_trace_context;
+  const trace_context* c = context();
   if (n.trace_quiet) {  // a request's timeout: fires in the requester's context
-    n.trace_trace = c.trace;
-    n.trace_cause = c.id;
+    n.trace_trace = c ? c->trace : 0;
+    n.trace_cause = c ? c->id : 0;
     return;
   }
   trace_ring& ring = this->ring();
@@ -490,8 +502,8 @@ void trace_recorder::record_arm(timer_node& n, duration delay) noexcept {
   r.ts = trace_ticks();
   r.id = ring.next_id();
   r.actor = tls_current ? tls_current->id() : 0;
-  r.trace = c.trace ? c.trace : sample_all_ ? r.id : 0;
-  r.cause = c.trace ? c.id : 0;
+  r.trace = c ? c->trace : sample_all_ ? r.id : 0;
+  r.cause = c ? c->id : 0;
   r.delay_ns = static_cast<std::uint64_t>(std::max<std::int64_t>(
       0, std::chrono::duration_cast<std::chrono::nanoseconds>(delay).count()));
   n.trace_trace = r.trace;
@@ -511,16 +523,16 @@ void trace_recorder::record_fire(const timer_node& n, bool cancelled) noexcept {
 }
 
 void trace_recorder::record_reply(fmt::kind k, const reply_sink& s, std::uint32_t code) noexcept {
-  const trace_context& c = tls_trace_context;
+  const trace_context* c = context();
   fmt::reply_record r{};
   init_header(r, k, 0, code);
   r.ts = trace_ticks();
   r.actor = tls_current ? tls_current->id() : 0;
   constexpr auto relaxed = std::memory_order_relaxed;
   const std::uint64_t request_trace = s.trace.trace.load(relaxed);
-  r.trace = request_trace ? request_trace : c.trace;
+  r.trace = request_trace ? request_trace : c ? c->trace : 0;
   if (!r.trace) return;  // not sampled
-  r.cause = k == fmt::kind::timeout ? s.trace.cause.load(relaxed) : c.id;
+  r.cause = k == fmt::kind::timeout ? s.trace.cause.load(relaxed) : c ? c->id : 0;
   r.request = s.trace.request.load(relaxed);
   r.sent = s.trace.sent.load(relaxed);
   ring().put(r);
@@ -537,15 +549,16 @@ void trace_timeout(reply_sink& s) noexcept {
 }
 
 void trace_suspend() noexcept {
-  const trace_context& c = tls_trace_context;
-  if (!c.trace || !tls_current) return;
+  if (!tls_current) return;
   if (trace_recorder* rec = trace_recorder::of(tls_current->system())) {
+    const trace_context* c = rec->context();
+    if (!c) return;
     fmt::point_record r{};
     init_header(r, fmt::kind::suspend);
     r.ts = trace_ticks();
     r.actor = tls_current->id();
-    r.trace = c.trace;
-    r.cause = c.id;
+    r.trace = c->trace;
+    r.cause = c->id;
     rec->ring().put(r);
   }
 }

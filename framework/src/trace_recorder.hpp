@@ -64,8 +64,9 @@ inline std::uint64_t trace_ticks() noexcept {
   return trace_steady_ns();
 }
 
-/// The end of the run this thread handled last in the current activation (0: none yet): the
-/// next run starts then, which spares one clock read per run.
+/// The end of the run this thread handled last (0: none, or the worker slept or an actor
+/// terminated since): the next run starts then if its message had arrived by then, which
+/// spares one clock read per run.
 constinit inline thread_local std::uint64_t tls_last_run_end = 0;
 inline std::uint64_t& last_run_end() noexcept { return tls_last_run_end; }
 
@@ -73,10 +74,14 @@ inline std::uint64_t& last_run_end() noexcept { return tls_last_run_end; }
 struct trace_context {
   std::uint64_t id = 0;
   std::uint64_t trace = 0;
+  std::uint64_t generation = 0;  // the recorder whose ids these are (systems do not share ids)
 };
 /// This thread's context; runs and timers set it for their duration (trace_context_scope).
 constinit inline thread_local trace_context tls_trace_context;
 inline trace_context& current_trace_context() noexcept { return tls_trace_context; }
+/// The context of the last run this thread handled: an actor that quits terminates after its
+/// last run returned, and what it sends then (exit and down signals) is caused by that run.
+constinit inline thread_local trace_context tls_last_run_context;
 
 class trace_context_scope {
  public:
@@ -100,7 +105,7 @@ class trace_ring {
   /// A fresh id for a run, unique in the file: consecutive per thread (the run records' codec
   /// leaves them implied).
   std::uint64_t next_run_id() noexcept { return (std::uint64_t{slot_} << 40) | ++run_serial_; }
-  /// A fresh id for anything else (a chain's root, a timer), unique in the file.
+  /// A fresh id for anything else (a timer, a chain started on this thread), unique in the file.
   std::uint64_t next_id() noexcept { return (std::uint64_t{slot_} << 40) | (std::uint64_t{1} << 39) | ++serial_; }
   /// Appends a run record (compact, see trace_format::run_codec). False if dropped.
   bool put_run(const trace_format::handled_record& r) noexcept {
@@ -198,6 +203,16 @@ class trace_recorder {
   trace_stats stats() const;
   void hold(bool on) noexcept;
   const std::string& path() const noexcept { return path_; }
+  std::uint64_t generation() const noexcept { return generation_; }
+  /// This thread's context if it is one of this recorder's runs (else none: a new chain).
+  const trace_context* context() const noexcept {
+    const trace_context& c = tls_trace_context;
+    return c.trace && c.generation == generation_ ? &c : nullptr;
+  }
+  /// An id for a chain started outside any run (threads that record nothing get no ring).
+  std::uint64_t next_root_id() noexcept {
+    return (std::uint64_t{1} << 39) | (root_serial_.fetch_add(1, std::memory_order_relaxed) + 1);
+  }
 
   // -- events (on the calling thread; each is one record in its ring) --------------------------
   /// Writes `e`'s causal stamp as it is enqueued: the current run's chain, or a new chain.
@@ -249,6 +264,7 @@ class trace_recorder {
   bool write_failed_ = false;
 
   std::atomic<std::size_t> dropped_{0};
+  std::atomic<std::uint64_t> root_serial_{0};
   std::atomic<std::size_t> bytes_{0};
 };
 

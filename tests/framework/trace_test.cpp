@@ -356,10 +356,18 @@ TEST_CASE("dead letters, links, monitors and exit reasons are recorded", "[frame
   REQUIRE(exit);
   CHECK(exit->r.h.flags == static_cast<std::uint8_t>(tf::exit_category::error));
   CHECK(exit->text.find("told to stop") != std::string::npos);
+  // The exit happened in the tick run, which also caused the down signal.
+  auto ticks = f.runs_of(std::string(type_id<tick>()->name));
+  REQUIRE(ticks.size() == 1);
+  CHECK(exit->r.other == ticks[0].id);
   bool monitored = false, got_down = false;
   for (auto& r : f.runs) {
     monitored |= r.actor == victim_id && r.ekind == static_cast<std::uint8_t>(tf::run_kind::monitor) && r.sender == watcher_id;
-    got_down |= r.actor == watcher_id && r.ekind == static_cast<std::uint8_t>(tf::run_kind::down_signal) && r.sender == victim_id;
+    if (r.actor == watcher_id && r.ekind == static_cast<std::uint8_t>(tf::run_kind::down_signal) && r.sender == victim_id) {
+      got_down = true;
+      CHECK(r.cause == ticks[0].id);
+      CHECK(r.trace == ticks[0].trace);
+    }
   }
   CHECK(monitored);
   CHECK(got_down);
@@ -416,7 +424,42 @@ TEST_CASE("two traced systems of one process never share a file", "[framework][t
   CHECK(read_trace(a_path).header.node != read_trace(b_path).header.node);
   CHECK(read_trace(a_path).runs_of(std::string(type_id<ping>()->name)).size() == 1);
   CHECK(read_trace(b_path).runs_of(std::string(type_id<ping>()->name)).size() == 1);
+  // A later system of the process, asked for the same file, does not overwrite it either.
+  std::string c_path;
+  {
+    actor_system c{traced(t.path)};
+    c_path = c.tracing_stats().path;
+  }
+  CHECK(c_path != a_path);
+  CHECK(c_path != b_path);
+  CHECK(read_trace(a_path).runs_of(std::string(type_id<ping>()->name)).size() == 1);
   std::filesystem::remove(b_path);
+  std::filesystem::remove(c_path);
+}
+
+TEST_CASE("a message from another traced system starts a chain of this system's own", "[framework][trace]") {
+  temp_trace ta("from_a"), tb("to_b");
+  {
+    actor_system a{traced(ta.path)};
+    actor_system b{traced(tb.path)};
+    auto echo = b.spawn(echo_plus_one);
+    auto relay = a.spawn([](actor_base& self, actor e) -> behavior {
+      return {[&self, e](go g) -> task<int> {
+        auto r = co_await self.request<pong>(e, ping{g.x}, prompt);
+        co_return r ? r->value : -1;
+      }};
+    }, echo);
+    REQUIRE(*request<int>(relay, go{1}, prompt).get() == 2);
+  }
+  const trace_file fa = read_trace(ta.path), fb = read_trace(tb.path);
+  auto gos = fa.runs_of(std::string(type_id<go>()->name));
+  auto pings = fb.runs_of(std::string(type_id<ping>()->name));
+  REQUIRE(gos.size() == 1);
+  REQUIRE(pings.size() == 1);
+  // a's ids mean nothing in b's file: the ping starts a chain there (a root id, bit 39 alone),
+  // caused by no run of b's.
+  CHECK(pings[0].cause == 0);
+  CHECK(pings[0].trace >> 39 == 1);
 }
 
 TEST_CASE("a trace file that cannot be created is the caller's error", "[framework][trace]") {

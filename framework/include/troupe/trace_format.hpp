@@ -20,9 +20,10 @@
 // about every flush; readers convert ticks to nanoseconds by interpolating between them, and
 // use the real-time clock to line up files of several processes.
 //
-// Ids. Events that others refer to carry an id unique in the file: (thread slot << 40) | serial.
-// A handled record's id is the "run" of one message; everything that run sends carries it as
-// its `cause`, and the id of the run that started the chain as its `trace` (0: not sampled).
+// Ids. Events that others refer to carry an id unique in the file: (thread slot << 40) | serial
+// for runs, with bit 39 set as well for timers, and bit 39 alone with a serial for the chains
+// started outside any run. A handled record's id is the "run" of one message; everything that
+// run sends carries it as its `cause`, and its chain's id as its `trace` (0: not sampled).
 #pragma once
 
 #include <cstddef>
@@ -58,7 +59,7 @@ struct block_header {
 static_assert(sizeof(block_header) == 16);
 
 enum class kind : std::uint8_t {
-  padding = 0,      // skip (fills a buffer's wrap-around)
+  padding = 0,      // skip (reserved: the recorder writes none today)
   clock = 1,        // clock_record
   type_def = 2,     // type_def_record: a message type's name
   spawn = 3,        // actor_record + the actor's type name
