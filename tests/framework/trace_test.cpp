@@ -478,18 +478,21 @@ TEST_CASE("a process that dies leaves a readable prefix of its trace", "[framewo
     actor_system sys{cfg};
     auto e = sys.spawn(echo_plus_one);
     for (int i = 0; i < 100; ++i) (void)request<pong>(e, ping{i}, prompt).get();
-    // Wait for the writer's periodic flush to have written the runs, then die without any
-    // shutdown: what reached the file must be readable.
-    while (sys.tracing_stats().bytes < 100 * sizeof(tf::handled_record)) std::this_thread::yield();
+    // Wait for the writer's periodic drains (each begins with a clock record, so the byte
+    // count grows at every one) to have written something after the runs, then die without
+    // any shutdown: what reached the file must be readable.
+    const std::size_t before = sys.tracing_stats().bytes;
+    while (sys.tracing_stats().bytes < before + 2 * sizeof(tf::clock_record)) std::this_thread::yield();
     ::kill(::getpid(), SIGKILL);
   }
   int status = 0;
   REQUIRE(::waitpid(child, &status, 0) == child);
   REQUIRE(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGKILL);
-  const trace_file f = read_trace(t.path);
-  CHECK(f.runs.size() >= 50);
+  const trace_file f = read_trace(t.path);  // (throws on anything malformed)
+  CHECK(!f.runs.empty());
   CHECK(f.spawns.size() == 1);
+  CHECK(f.clocks.size() >= 2);
 }
 
 TEST_CASE("a delegated request stays in its chain: caused by the run that delegated it", "[framework][trace]") {
