@@ -84,7 +84,6 @@ void actor_base::refuse_start() noexcept {
 
 resumable::resume_result actor_base::resume(std::size_t max_messages) noexcept {
   if (state_ == run_state::dead) return resume_result::done;
-
   activation_scope activation;  // (declared first: flushes after the current actor is reset)
   current_scope scope(this);
   for (std::size_t n = 0; n < max_messages; ++n) {
@@ -181,8 +180,6 @@ void actor_base::dispatch_traced(detail::trace_recorder& rec, detail::envelope* 
   else
     ring.drop();
 }
-#else
-void actor_base::dispatch_traced(detail::trace_recorder&, detail::envelope* e) noexcept { dispatch_now(e); }
 #endif
 
 void actor_base::dispatch_now(detail::envelope* e) noexcept {

@@ -6,6 +6,8 @@
 #include <troupe/actor_system.hpp>
 #include <troupe/timer_service.hpp>
 
+#include <optional>
+
 namespace troupe::detail {
 
 using access = timer_queue_access;
@@ -53,13 +55,11 @@ void timer_heap::fire(timer_node& n, bool cancelled) noexcept {
   const ref_counted* owner = access::owner(n);
   runtime_thread_scope on_runtime(sys);  // what the timer completes runs here: no blocking get()
 #if TROUPE_TRACE_HOOKS
+  std::optional<trace_context_scope> context;  // it fires in the chain that armed it
   if (sys && n.trace_trace && tracing()) {
     trace_recorder* t = system_access::tracer(*sys);
     if (t) t->record_fire(n, cancelled);
-    trace_context_scope context({n.trace_cause, n.trace_trace, t ? t->generation() : 0});  // the chain that armed it
-    n.on_timer(cancelled);
-    owner->release();
-    return;
+    context.emplace(trace_context{n.trace_cause, n.trace_trace, t ? t->generation() : 0});
   }
 #endif
   n.on_timer(cancelled);

@@ -54,8 +54,6 @@ bool tsc_usable() {
   return false;
 }
 
-std::uint64_t steady_ns() noexcept { return trace_steady_ns(); }
-
 
 
 
@@ -311,7 +309,7 @@ void trace_recorder::drain() noexcept {
   clock.b = {fmt::block_magic, sizeof(fmt::clock_record), 0, 0};
   clock.c.h = {fmt::kind::clock, 0, sizeof(fmt::clock_record), 0};
   clock.c.ticks = trace_ticks();
-  clock.c.steady_ns = steady_ns();
+  clock.c.steady_ns = trace_steady_ns();
   clock.c.realtime_ns = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                                        std::chrono::system_clock::now().time_since_epoch())
                                                        .count());

@@ -296,7 +296,9 @@ class actor_base : public abstract_actor, private resumable, public detail::uses
   void refuse_start() noexcept;
   void dispatch(detail::envelope* e) noexcept;
   void dispatch_now(detail::envelope* e) noexcept;
+#if TROUPE_TRACE_HOOKS
   void dispatch_traced(detail::trace_recorder& rec, detail::envelope* e) noexcept;
+#endif
   void dispatch_message(detail::envelope& e);
   void fail_with(std::exception_ptr ex) noexcept;
   void terminate() noexcept;
