@@ -17,6 +17,8 @@ std::string_view to_string(errc code) noexcept {
     case errc::user: return "user";
     case errc::invalid_future: return "invalid_future";
     case errc::deadlock: return "deadlock";
+    case errc::connection_refused: return "connection_refused";
+    case errc::queue_full: return "queue_full";
   }
   return "unknown";
 }

@@ -1242,6 +1242,8 @@ node::~node() {
 node_id node::id() const noexcept { return impl_->sys.node(); }
 actor_system& node::system() const noexcept { return impl_->sys; }
 
+transport& node::network() noexcept { return *impl_->net; }
+
 std::uint16_t node::listen(const std::string& host, std::uint16_t port) {
   std::weak_ptr<impl> weak = impl_;
   return impl_->net->listen(host, port, [weak](std::shared_ptr<stream> s) {
@@ -1278,7 +1280,8 @@ future<node_id> node::connect(const std::string& host, std::uint16_t port) {
         return;
       }
       if (!owner) return st->fail(error(errc::disconnected, "the node stopped"));
-      if (!s) return st->fail(s.error());
+      if (!s)  // (a node reports every failure to connect as disconnected, with the reason)
+        return st->fail(s.error() == errc::connection_refused ? error(errc::disconnected, std::string(s.error().detail())) : s.error());
       if (auto* c = owner->adopt(std::move(*s), true)) {
         c->connected = st;
         c->dialled = std::make_shared<impl::dial>(impl::dial{host, port, owner->cfg.reconnect_delay_min, steady::now()});

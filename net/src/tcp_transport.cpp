@@ -1,4 +1,8 @@
-// TCP over Boost.Asio, plain or with TLS: one io_context, one loop thread. On a plain stream a
+// TCP over Boost.Asio, plain or with TLS: one io_context, one loop thread. A plain stream reads
+// by waiting for the socket to be readable and then reading into the loop's one buffer, so ten
+// thousand idle connections hold no read buffer each; a TLS stream has a buffer of its own
+// (OpenSSL reads ahead). Each read takes at most what the handler's read_budget() allows, and
+// none while it is 0 (reading resumes on resume_reading()). On a plain stream a
 // write from any thread goes straight to the socket (a non-blocking send) when nothing is
 // queued before it, so a reply does not wait for the loop thread to wake up; what the socket
 // does not take at once is queued under a small lock and flushed by the loop as one gathered
@@ -17,6 +21,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <system_error>
@@ -28,21 +34,26 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+/// What one read takes at most (the loop's buffer, or a TLS stream's).
+constexpr std::size_t read_chunk = 64 * 1024;
+
 template <bool Tls>
 class asio_stream final : public stream, public std::enable_shared_from_this<asio_stream<Tls>> {
   using socket_type = std::conditional_t<Tls, asio::ssl::stream<tcp::socket>, tcp::socket>;
   using std::enable_shared_from_this<asio_stream<Tls>>::shared_from_this;
 
  public:
-  asio_stream(std::shared_ptr<asio::io_context> io, tcp::socket s)
+  /// `rbuf`: the loop's read buffer, which every plain stream of the loop reads into.
+  asio_stream(std::shared_ptr<asio::io_context> io, tcp::socket s, std::shared_ptr<std::vector<std::byte>> rbuf)
     requires(!Tls)
-      : io_(std::move(io)), socket_(std::move(s)) {
+      : io_(std::move(io)), socket_(std::move(s)), rbuf_(std::move(rbuf)) {
     init();
   }
   /// `server`: this side accepted the connection (the TLS handshake's roles).
   asio_stream(std::shared_ptr<asio::io_context> io, tcp::socket s, std::shared_ptr<asio::ssl::context> ctx, bool server)
     requires(Tls)
-      : io_(std::move(io)), ctx_(std::move(ctx)), socket_(std::move(s), *ctx_), server_(server) {
+      : io_(std::move(io)), ctx_(std::move(ctx)), socket_(std::move(s), *ctx_), server_(server),
+        rbuf_(std::make_shared<std::vector<std::byte>>(read_chunk)) {
     init();
   }
 
@@ -89,6 +100,7 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
         }
       }
       queued_.fetch_add(bytes.size(), std::memory_order_relaxed);
+      enqueued_total_ += bytes.size();
       pending_.push_back(std::move(bytes));
       schedule = !flush_scheduled_;
       flush_scheduled_ = true;
@@ -98,8 +110,28 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
 
   std::size_t queued() const override { return queued_.load(std::memory_order_relaxed); }
 
+  void resume_reading() override {
+    asio::post(socket_.get_executor(), [self = shared_from_this()] {
+      if (!self->paused_ || self->closed_) return;
+      self->paused_ = false;
+      self->read();
+    });
+  }
+
+  void when_flushed(std::function<void(bool)> done) override {
+    bool now = false;
+    {
+      std::lock_guard lock(m_);
+      if (shut_ || (!writing_ && pending_.empty())) now = true;
+      else flush_waiters_.emplace_back(enqueued_total_, std::move(done));
+    }
+    if (now)
+      asio::post(socket_.get_executor(), [self = shared_from_this(), done = std::move(done)] { done(!self->closed_); });
+  }
+
   void close(const std::string& reason, bool flush) override {
-    asio::post(socket_.get_executor(), [self = shared_from_this(), reason, flush] {
+    // (dispatch: on the loop it closes before it returns, which tcp's destructor relies on)
+    asio::dispatch(socket_.get_executor(), [self = shared_from_this(), reason, flush] {
       if (self->closed_) return;
       if (flush && (self->writing_ || self->has_pending())) {
         self->close_after_flush_ = true;
@@ -121,6 +153,7 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
       std::lock_guard lock(m_);  // no write() is inside ::send on the descriptor after this
       shut_ = true;
     }
+    fail_flush_waiters();
     boost::system::error_code ec;
     raw().shutdown(tcp::socket::shutdown_both, ec);
     raw().close(ec);
@@ -136,6 +169,7 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
   void init() {
     boost::system::error_code ec;
     raw().set_option(tcp::no_delay(true), ec);
+    if constexpr (!Tls) raw().non_blocking(true, ec);  // read() reads after a readiness wait
     fd_ = raw().native_handle();
     auto ep = raw().remote_endpoint(ec);
     peer_ = ec ? std::string("?") : ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -146,29 +180,61 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
     return !pending_.empty();
   }
 
+  /// On the loop: reads once (at most what the handler's budget allows), or pauses.
   void read() {
+    if (closed_) return finish(close_reason_);
+    const std::size_t budget = handler_ ? handler_->read_budget() : 0;
+    if (budget == 0) {
+      paused_ = true;  // resume_reading() goes on
+      return;
+    }
     reading_ = true;
-    socket_.async_read_some(asio::buffer(buf_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-      self->reading_ = false;
-      if (!ec && !self->closed_) {
-        if (self->handler_) self->handler_->on_bytes(std::span<const std::byte>(self->buf_.data(), n));
-        if (!self->closed_) {
-          self->read();
+    if constexpr (Tls) {
+      socket_.async_read_some(asio::buffer(rbuf_->data(), std::min(budget, rbuf_->size())),
+                              [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                self->reading_ = false;
+                                self->took(ec, n);
+                              });
+    } else {
+      socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+        self->reading_ = false;
+        if (ec || self->closed_) return self->took(ec ? ec : asio::error::operation_aborted, 0);
+        // The budget may only have grown meanwhile (only on_bytes spends it).
+        const std::size_t now = self->handler_ ? self->handler_->read_budget() : 0;
+        if (now == 0) {
+          self->paused_ = true;
           return;
         }
-      }
-      if (!self->closed_) {
-        self->closed_ = true;
-        self->close_reason_ = ec == asio::error::eof ? "the peer closed the connection" : ec.message();
-        {
-          std::lock_guard lock(self->m_);
-          self->shut_ = true;
+        std::size_t n = self->socket_.read_some(asio::buffer(self->rbuf_->data(), std::min(now, self->rbuf_->size())), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again || ec == asio::error::interrupted) {
+          self->read();  // a spurious wake-up
+          return;
         }
-        boost::system::error_code ignored;
-        self->raw().close(ignored);
+        self->took(ec, n);
+      });
+    }
+  }
+
+  /// On the loop: a read completed with `n` bytes in rbuf_, or failed.
+  void took(boost::system::error_code ec, std::size_t n) {
+    if (!ec && !closed_) {
+      if (handler_) handler_->on_bytes(std::span<const std::byte>(rbuf_->data(), n));
+      if (!closed_) {
+        read();
+        return;
       }
-      self->finish(self->close_reason_);
-    });
+    }
+    if (!closed_) {
+      closed_ = true;
+      close_reason_ = ec == asio::error::eof ? "the peer closed the connection" : ec.message();
+      {
+        std::lock_guard lock(m_);
+        shut_ = true;
+      }
+      boost::system::error_code ignored;
+      raw().close(ignored);
+    }
+    finish(close_reason_);
   }
 
   void flush() {
@@ -183,12 +249,19 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
     bufs.reserve(in_flight_.size());
     for (auto& b : in_flight_) bufs.emplace_back(b.data(), b.size());
     asio::async_write(socket_, bufs, [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+      std::vector<std::function<void(bool)>> flushed;
       {
         std::lock_guard lock(self->m_);
         self->writing_ = false;
+        self->written_total_ += n;
+        while (!self->flush_waiters_.empty() && self->flush_waiters_.front().first <= self->written_total_) {
+          flushed.push_back(std::move(self->flush_waiters_.front().second));
+          self->flush_waiters_.pop_front();
+        }
       }
       self->queued_.fetch_sub(n, std::memory_order_relaxed);
       self->in_flight_.clear();
+      for (auto& f : flushed) f(!ec);
       if (ec) {
         self->shut("write failed: " + ec.message());
         return;
@@ -201,7 +274,17 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
     });
   }
 
+  void fail_flush_waiters() {
+    std::deque<std::pair<std::uint64_t, std::function<void(bool)>>> waiters;
+    {
+      std::lock_guard lock(m_);
+      waiters.swap(flush_waiters_);
+    }
+    for (auto& w : waiters) w.second(false);
+  }
+
   void finish(const std::string& reason) {
+    fail_flush_waiters();
     if (finished_ || !handler_) return;
     finished_ = true;
     auto* h = std::exchange(handler_, nullptr);
@@ -216,10 +299,11 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
   bool server_ = false;
   bool secured_ = !Tls;  // writes wait for the TLS handshake
   std::string peer_;
-  std::array<std::byte, 64 * 1024> buf_;
+  std::shared_ptr<std::vector<std::byte>> rbuf_;  // the loop's (plain) or this stream's (TLS)
   stream_handler* handler_ = nullptr;
   // Loop-only state.
   bool reading_ = false;
+  bool paused_ = false;  // the handler's budget was 0: resume_reading() goes on
   bool closed_ = false;
   bool finished_ = false;
   bool close_after_flush_ = false;
@@ -231,6 +315,9 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
   bool flush_scheduled_ = false;
   bool writing_ = false;  // an async_write is in flight (set and cleared on the loop)
   bool shut_ = false;     // the descriptor is closed or about to be: write() must not touch it
+  std::uint64_t enqueued_total_ = 0;  // bytes ever put in pending_
+  std::uint64_t written_total_ = 0;   // of those, bytes the socket took
+  std::deque<std::pair<std::uint64_t, std::function<void(bool)>>> flush_waiters_;  // (enqueued_total_ then, done)
   int fd_ = -1;
   std::atomic<std::size_t> queued_{0};
 };
@@ -273,6 +360,18 @@ class asio_transport final : public transport {
     return bound;
   }
 
+  void unlisten(std::uint16_t port) override {
+    asio::post(io_, [this, port] {
+      std::lock_guard lock(m_);
+      std::erase_if(acceptors_, [port](const std::shared_ptr<tcp::acceptor>& a) {
+        boost::system::error_code ec;
+        if (a->local_endpoint(ec).port() != port || ec) return false;
+        a->close(ec);
+        return true;
+      });
+    });
+  }
+
   void connect(const std::string& host, std::uint16_t port, connect_fn done) override {
     auto resolver = std::make_shared<tcp::resolver>(io_);
     {
@@ -299,8 +398,10 @@ class asio_transport final : public transport {
         if (cec || stopped_.load()) {
           boost::system::error_code ignored;
           socket->close(ignored);
-          done(error(errc::disconnected, stopped_.load() ? std::string("the node is stopping")
-                                                         : "cannot connect to " + host + ":" + std::to_string(port) + ": " + cec.message()));
+          const bool refused = cec == asio::error::connection_refused && !stopped_.load();
+          done(error(refused ? errc::connection_refused : errc::disconnected,
+                     stopped_.load() ? std::string("the node is stopping")
+                                     : "cannot connect to " + host + ":" + std::to_string(port) + ": " + cec.message()));
           return;
         }
         done(track(make_stream(std::move(*socket), false)));
@@ -374,7 +475,7 @@ class asio_transport final : public transport {
 
   std::shared_ptr<stream_type> make_stream(tcp::socket socket, bool server) {
     if constexpr (Tls) return std::make_shared<stream_type>(io_ptr_, std::move(socket), ctx_, server);
-    else return std::make_shared<stream_type>(io_ptr_, std::move(socket));
+    else return std::make_shared<stream_type>(io_ptr_, std::move(socket), rbuf_);
   }
 
   std::shared_ptr<stream> track(std::shared_ptr<stream_type> s) {
@@ -387,6 +488,7 @@ class asio_transport final : public transport {
   std::shared_ptr<asio::ssl::context> ctx_;  // (TLS)
   std::shared_ptr<asio::io_context> io_ptr_ = std::make_shared<asio::io_context>();
   asio::io_context& io_ = *io_ptr_;
+  std::shared_ptr<std::vector<std::byte>> rbuf_ = std::make_shared<std::vector<std::byte>>(read_chunk);  // (plain)
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   std::mutex m_;
   std::vector<std::weak_ptr<asio::steady_timer>> timers_;

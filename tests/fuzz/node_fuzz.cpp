@@ -33,6 +33,8 @@ class fake_stream final : public net::stream {
     written.insert(written.end(), bytes.begin(), bytes.end());
   }
   std::size_t queued() const override { return 0; }
+  void resume_reading() override {}  // (the node never pauses)
+  void when_flushed(std::function<void(bool)> done) override { done(!closed); }
   void close(const std::string&, bool) override { closed = true; }
   std::string peer() const override { return "fuzz:1"; }
 
@@ -56,6 +58,7 @@ class fake_transport final : public net::transport {
     accept = std::move(fn);
     return 1;
   }
+  void unlisten(std::uint16_t) override {}
   void connect(const std::string&, std::uint16_t, connect_fn done) override {
     done(error(errc::disconnected, "no connecting in the fuzzer"));
   }

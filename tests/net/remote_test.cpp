@@ -127,6 +127,7 @@ class counting_transport final : public net::transport {
   std::uint16_t listen(const std::string& host, std::uint16_t port, accept_fn fn) override {
     return tcp_->listen(host, port, [this, fn = std::move(fn)](std::shared_ptr<net::stream> s) { fn(wrap(std::move(s))); });
   }
+  void unlisten(std::uint16_t port) override { tcp_->unlisten(port); }
   void connect(const std::string& host, std::uint16_t port, connect_fn done) override {
     tcp_->connect(host, port, [this, done = std::move(done)](result<std::shared_ptr<net::stream>> s) {
       if (s) done(wrap(std::move(*s)));
@@ -148,6 +149,8 @@ class counting_transport final : public net::transport {
       inner->write(std::move(bytes));
     }
     std::size_t queued() const override { return inner->queued(); }
+    void resume_reading() override { inner->resume_reading(); }
+    void when_flushed(std::function<void(bool)> done) override { inner->when_flushed(std::move(done)); }
     void close(const std::string& reason, bool flush) override { inner->close(reason, flush); }
     std::string peer() const override { return inner->peer(); }
   };

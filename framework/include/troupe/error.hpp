@@ -46,7 +46,15 @@ enum class errc : std::uint8_t {
   /// holds its messages back while it waits, and this request is part of what it waits for);
   /// the detail names the actors in the cycle.
   deadlock = 13,
+  /// A connection could not be opened: nothing listens there, or the host refused it (net);
+  /// the detail names the address.
+  connection_refused = 14,
+  /// A write was refused: the connection's queue of unwritten bytes would pass its limit
+  /// (net). Nothing was queued; try again when told the connection is writable.
+  queue_full = 15,
 };
+/// The largest errc value (what a decoder accepts).
+inline constexpr errc errc_last = errc::queue_full;
 
 /// A short, stable name for a code ("timeout", "receiver_down", ...).
 std::string_view to_string(errc code) noexcept;

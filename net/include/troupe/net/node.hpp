@@ -166,6 +166,9 @@ class node {
   /// becomes ready or is lost, until the watcher exits.
   void monitor_nodes(const actor& watcher);
 
+  /// The node's transport: its I/O thread, which a net::tcp made from this node shares.
+  net::transport& network() noexcept;
+
   /// The connections now (blocks briefly for the network thread's answer).
   std::vector<connection_info> connections() const;
 

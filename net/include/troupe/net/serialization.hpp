@@ -444,7 +444,7 @@ void read_value(reader& r, T& v) {
     std::string detail;
     net::read(r, detail);
     if (!r.ok()) return;
-    if (code == 0 || code > static_cast<std::uint8_t>(errc::deadlock)) {
+    if (code == 0 || code > static_cast<std::uint8_t>(errc_last)) {
       r.fail("an error code out of range");
       return;
     }

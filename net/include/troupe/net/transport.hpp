@@ -30,6 +30,11 @@ class stream_handler {
   /// The stream is closed: by the peer, by an error, or by close(). Called once; after it,
   /// nothing more is called on this handler.
   virtual void on_closed(const std::string& reason) = 0;
+  /// How many more bytes the handler takes now, asked on the loop before each read: a read
+  /// hands on_bytes at most that many, and 0 pauses reading until stream::resume_reading().
+  /// This is how a slow consumer holds its peer back (TCP's window fills; nothing piles up
+  /// here). The default takes everything.
+  virtual std::size_t read_budget() { return static_cast<std::size_t>(-1); }
 
  protected:
   ~stream_handler() = default;
@@ -46,7 +51,15 @@ class stream {
   virtual void write(std::vector<std::byte> bytes) = 0;
   /// Bytes queued and not yet written: what back-pressure looks at.
   virtual std::size_t queued() const = 0;
+  /// Reading paused because read_budget() said 0: ask it again, and read on if it allows.
+  /// (A no-op while reading is not paused.)
+  virtual void resume_reading() = 0;
+  /// Calls `done(true)` on the loop once every byte written before this call has been handed
+  /// to the operating system, or `done(false)` if the stream closes first.
+  virtual void when_flushed(std::function<void(bool)> done) = 0;
   /// Closes the stream; queued bytes are flushed first when `flush` is true. on_closed follows.
+  /// Called on the loop without `flush`, the stream is closed when it returns (its pending
+  /// when_flushed calls are done).
   virtual void close(const std::string& reason, bool flush = false) = 0;
   /// "127.0.0.1:5000", for logs.
   virtual std::string peer() const = 0;
@@ -61,8 +74,11 @@ class transport {
   /// Listens on host:port (port 0: any free port) and returns the bound port; calls
   /// `on_accept` on the loop for each new stream. Throws std::system_error if it cannot bind.
   virtual std::uint16_t listen(const std::string& host, std::uint16_t port, accept_fn on_accept) = 0;
-  /// Opens a stream to host:port; `done` runs on the loop with the stream or an error
-  /// (errc::disconnected with the reason in the detail).
+  /// Stops listening on `port` (streams it accepted stay open).
+  virtual void unlisten(std::uint16_t port) = 0;
+  /// Opens a stream to host:port; `done` runs on the loop with the stream or an error:
+  /// errc::connection_refused when nothing listens there, else errc::disconnected (the reason
+  /// is in the detail).
   virtual void connect(const std::string& host, std::uint16_t port, connect_fn done) = 0;
   /// Runs `fn` on the loop.
   virtual void post(std::function<void()> fn) = 0;
