@@ -35,6 +35,8 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -251,6 +253,22 @@ class server_process {
   FILE* out_ = nullptr;
 };
 
+/// CPU seconds (user + system) process `pid` has used so far (0 if unknown).
+double cpu_seconds(long pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream rest(stat.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {  // fields 14 and 15: utime, stime (clock ticks)
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -263,6 +281,7 @@ int main(int argc, char** argv) {
   double seconds = 3;
   long server_pid = 0;
   std::size_t in_flight = 256;
+  std::size_t workers = 0;
   std::string server_cmd;
   std::vector<std::string> server_args;
   cli.add_option("--host", host, "The server's address");
@@ -273,6 +292,7 @@ int main(int argc, char** argv) {
   cli.add_option("--seconds", seconds, "How long to say lines")->check(CLI::PositiveNumber);
   cli.add_option("--server-pid", server_pid, "The server's process id, to report its memory (0: not reported)");
   cli.add_option("--connect-in-flight", in_flight, "Connections being opened at once")->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  cli.add_option("--workers", workers, "Worker threads of chat_load's own actor system (0: one per core)");
   cli.add_option("--server", server_cmd, "Start this server program (with --port 0), load it, stop it")->type_name("PATH");
   cli.add_option("--server-arg", server_args, "An argument for the server started with --server (repeatable)")->allow_extra_args(false);
   CLI11_PARSE(cli, argc, argv);
@@ -297,7 +317,9 @@ int main(int argc, char** argv) {
   }
 
   auto t = std::make_shared<totals>();
-  troupe::actor_system sys{cli.config()};
+  troupe::actor_system_config cfg;
+  cfg.worker_count = workers;
+  troupe::actor_system sys{cli.config(cfg)};
   net::tcp io{sys};
   std::vector<troupe::actor> actors;
   actors.reserve(clients);
@@ -332,6 +354,8 @@ int main(int argc, char** argv) {
   const double rss_connected = server_pid ? rss_mib(server_pid) : 0;
 
   // Say lines at the rate, spread over the clients round robin (paced in 1 ms steps).
+  const double server_cpu_before = server_pid ? cpu_seconds(server_pid) : 0;
+  const double own_cpu_before = cpu_seconds(getpid());
   const auto start = steady::now();
   const auto stop = start + std::chrono::duration<double>(seconds);
   std::uint64_t fired = 0;
@@ -364,6 +388,8 @@ int main(int argc, char** argv) {
     }
     std::this_thread::sleep_for(5ms);
   }
+  const double server_cpu = server_pid ? cpu_seconds(server_pid) - server_cpu_before : 0;
+  const double own_cpu = cpu_seconds(getpid()) - own_cpu_before;
   for (auto& a : actors) troupe::send(a, true);  // from now on a closing connection is expected
   const double rss_end = server_pid ? rss_mib(server_pid) : 0;
   rss_peak = std::max(rss_peak, rss_end);
@@ -380,8 +406,11 @@ int main(int argc, char** argv) {
               static_cast<unsigned long long>(expected), static_cast<double>(delivered) / elapsed);
   std::printf("latency (send to delivery): p50 %.0f us, p99 %.0f us, max %.0f us\n", t->latency.quantile_us(0.50),
               t->latency.quantile_us(0.99), t->latency.max_us());
-  if (server_pid)
+  if (server_pid) {
     std::printf("server RSS: %.1f MiB before, %.1f MiB connected, %.1f MiB peak\n", rss_before, rss_connected, rss_peak);
+    std::printf("server CPU: %.2f s (%.2f us per delivery); chat_load's own: %.2f s\n", server_cpu,
+                delivered ? server_cpu * 1e6 / static_cast<double>(delivered) : 0.0, own_cpu);
+  }
   std::printf("misrouted %llu, connections lost %llu\n", static_cast<unsigned long long>(t->misrouted.load()),
               static_cast<unsigned long long>(t->lost.load()));
   std::fflush(stdout);

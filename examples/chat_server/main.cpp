@@ -281,7 +281,9 @@ int main(int argc, char** argv) {
   std::uint16_t port = 7000;
   std::size_t max_queued = 256 * 1024;
   double seconds = 0;
+  std::size_t workers = 0;
   cli.add_option("--host", host, "Address to listen on");
+  cli.add_option("--workers", workers, "Worker threads of the actor system (0: one per core)");
   cli.add_option("--port", port, "Port to listen on (0: any free port; the line 'listening on' says which)");
   cli.add_option("--max-queued", max_queued, "Bytes a client may leave unread before it is dropped");
   cli.add_option("--seconds", seconds, "Stop after this long (0: at SIGINT or SIGTERM)");
@@ -302,7 +304,9 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   auto st = std::make_shared<stats>();
-  troupe::actor_system sys{cli.config()};
+  troupe::actor_system_config cfg;
+  cfg.worker_count = workers;
+  troupe::actor_system sys{cli.config(cfg)};
   {
     net::connection_options opts;
     opts.max_queued_bytes = max_queued;

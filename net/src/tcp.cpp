@@ -4,8 +4,13 @@
 // tells the owner (received, writable, closed) is sent from the loop. Credit for reading is an
 // atomic the owner adds to (read()) and the loop spends (on_bytes); when it runs out the loop
 // pauses reading, and the next read() resumes it (a Dekker pair of atomics, `starving`, so
-// that read() posts to the loop only when reading is really paused). Writes go straight to the
-// stream from the writer's thread.
+// that read() posts to the loop only when reading is really paused).
+//
+// Writes made during an actor's activation are gathered (`out`) and handed to the stream when
+// the activation ends (detail::defer_to_activation_end), so that a room that handles five
+// lines in one activation writes each member once, not five times; outside an activation a
+// write goes to the stream at once. While `out` holds bytes every later write, from any thread,
+// appends to it, so the bytes keep the order in which the writes happened.
 //
 // A connection's as_actor() is a small actor (conn_watch) that monitors the owner (its exit
 // closes the connection) and exits with the connection's close reason.
@@ -20,6 +25,7 @@
 #include <troupe/actor_base.hpp>
 #include <troupe/actor_system.hpp>
 #include <troupe/behavior.hpp>
+#include <troupe/detail/activation.hpp>
 #include <troupe/detail/future_state.hpp>
 #include <troupe/exit_reason.hpp>
 #include <troupe/net/node.hpp>
@@ -50,7 +56,9 @@ struct tcp_life {
   bool gone = false;
 };
 
-struct connection_core final : stream_handler, std::enable_shared_from_this<connection_core> {
+struct connection_core final : stream_handler,
+                                troupe::detail::deferred_flush,
+                                std::enable_shared_from_this<connection_core> {
   connection_core(std::shared_ptr<stream> s, connection_options o, std::shared_ptr<tcp_life> l, std::uint64_t i)
       : io(std::move(s)), opts(o), life(std::move(l)), id(i), peer(io->peer()) {}
 
@@ -106,6 +114,49 @@ struct connection_core final : stream_handler, std::enable_shared_from_this<conn
 
   // -- any thread ------------------------------------------------------------------------------
 
+  /// Queues `bytes` (see the top of the file); false if the limit refuses them.
+  bool put(std::string_view bytes) {
+    std::lock_guard lock(out_m);
+    const std::size_t queued = io->queued() + out.size();
+    if (queued > 0 && queued + bytes.size() > opts.max_queued_bytes) return false;
+    out.append(bytes);
+    if (!flush_deferred) {
+      if (troupe::detail::defer_to_activation_end(std::shared_ptr<troupe::detail::deferred_flush>(shared_from_this())))
+        flush_deferred = true;
+      else
+        hand_over();
+    }
+    return true;
+  }
+
+  /// The activation that wrote ends: what it gathered goes to the stream.
+  void flush() noexcept override {
+    std::lock_guard lock(out_m);
+    flush_deferred = false;
+    try {
+      hand_over();
+    } catch (...) {  // out of memory: the bytes cannot go, nor can the connection go on
+      out.clear();
+      io->close("out of memory", false);
+    }
+  }
+
+  /// Gives the stream what `out` holds (under out_m, so writers keep their order).
+  void hand_over() {
+    if (out.empty()) return;
+    const auto* p = reinterpret_cast<const std::byte*>(out.data());
+    io->write(std::vector<std::byte>(p, p + out.size()));
+    out.clear();
+  }
+  void hand_over_now() {
+    std::lock_guard lock(out_m);
+    hand_over();
+  }
+  std::size_t queued() {
+    std::lock_guard lock(out_m);
+    return io->queued() + out.size();
+  }
+
   void set_owner(const actor& a) {
     {
       std::lock_guard lock(m);
@@ -137,8 +188,10 @@ struct connection_core final : stream_handler, std::enable_shared_from_this<conn
 
   // -- any thread ------------------------------------------------------------------------------
 
+
   void close_gracefully() {
     graceful.store(true);
+    hand_over_now();  // what this activation wrote goes first
     io->close("closed by this side", true);
   }
 
@@ -161,6 +214,9 @@ struct connection_core final : stream_handler, std::enable_shared_from_this<conn
   std::atomic<bool> graceful{false};
   std::atomic<bool> attached{false};
   std::atomic<bool> has_owner{false};
+  std::mutex out_m;             // guards the two below
+  std::string out;              // written during an activation, not handed to the stream yet
+  bool flush_deferred = false;  // a flush() is due at the end of some activation
 };
 
 /// What a `connection` holds: while any exists, an unattached connection stays open.
@@ -230,20 +286,18 @@ result<std::size_t> connection::write(std::string_view bytes) const {
   auto* c = core();
   if (!c) return error(errc::disconnected, "an empty connection");
   if (c->is_closed.load()) return error(errc::disconnected, "the connection is closed");
-  const std::size_t queued = c->io->queued();
-  if (queued > 0 && queued + bytes.size() > c->opts.max_queued_bytes) {
+  if (!c->put(bytes)) {
     if (!c->want_writable.exchange(true)) {
+      c->hand_over_now();  // (so that "drained" means all of it)
       std::weak_ptr<connection_core> w = ref_->core;
       c->io->when_flushed([w](bool ok) {
         if (auto k = w.lock(); k && ok) k->send_writable();
       });
     }
-    return error(errc::queue_full, std::to_string(queued) + " bytes queued, the limit is " +
+    return error(errc::queue_full, std::to_string(c->queued()) + " bytes queued, the limit is " +
                                        std::to_string(c->opts.max_queued_bytes));
   }
-  const auto* p = reinterpret_cast<const std::byte*>(bytes.data());
-  c->io->write(std::vector<std::byte>(p, p + bytes.size()));
-  return c->io->queued();
+  return c->queued();
 }
 
 future<void> connection::flush() const {
@@ -253,6 +307,7 @@ future<void> connection::flush() const {
     st->fail(error(errc::disconnected, "the connection is closed"));
     return future<void>(std::move(st));
   }
+  c->hand_over_now();  // what this activation wrote counts
   c->io->when_flushed([st](bool ok) {
     if (ok) st->set_value(unit{});
     else st->fail(error(errc::disconnected, "the connection closed before the bytes were written"));
@@ -262,7 +317,7 @@ future<void> connection::flush() const {
 
 std::size_t connection::queued() const noexcept {
   auto* c = core();
-  return c ? c->io->queued() : 0;
+  return c ? c->queued() : 0;
 }
 
 void connection::close() const {

@@ -1,5 +1,7 @@
 // Connections driven by actors (tcp.hpp) over TCP on 127.0.0.1: echo, closes, refusals,
 // back-pressure both ways, owners and watchers, a thousand connections, a node's loop.
+#include "counting_transport.hpp"
+
 #include <support/probe.hpp>
 
 #include <troupe/net/framing.hpp>
@@ -15,6 +17,7 @@
 #include <arpa/inet.h>
 
 #include <atomic>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -388,4 +391,68 @@ TEST_CASE("tcp: on a node's loop, destroyed before the node with connections ope
   CHECK(c.at_eof());
   CHECK(conn.write("x").error() == errc::disconnected);
   (void)pending.get();  // completed either way: never left hanging
+}
+
+TEST_CASE("tcp: writes an actor makes while it handles a batch of messages go out together, in order", "[net][tcp]") {
+  auto writes = std::make_shared<std::atomic<int>>(0);
+  counting_transport counted{writes};
+  actor_system sys;
+  net::tcp io{sys, counted};
+  auto events = std::make_shared<probe<std::string>>();
+  auto conns = std::make_shared<probe<net::connection>>();
+  auto acceptor = sys.spawn([conns](actor_base&) -> behavior {
+    return {[conns](net::accepted& a) { conns->push(a.conn); }};
+  });
+  raw_client c{io.listen("127.0.0.1", 0, acceptor)};
+  auto conn = *conns->pop();
+  // A writer that gets 500 messages before it runs: one activation handles many of them, and
+  // its writes reach the stream once per activation, not once per message.
+  auto gate = std::make_shared<std::promise<void>>();
+  auto opened = gate->get_future().share();
+  auto writer = sys.spawn([conn, opened](actor_base&) -> behavior {
+    return {[conn, opened](int i) {
+      if (i == 0) opened.wait();  // (holds the actor until all 500 are queued)
+      REQUIRE(conn.write(std::to_string(i) + "\n"));
+    }};
+  });
+  for (int i = 0; i < 500; ++i) send(writer, i);
+  gate->set_value();
+  for (int i = 0; i < 500; ++i) REQUIRE(c.line() == std::to_string(i) + "\n");
+  CHECK(writes->load() < 500 / 2);
+  // Causal order across actors: A writes, then tells B, who writes; on the wire A's bytes come
+  // first although A's are held until its activation ends.
+  auto b = sys.spawn([conn](actor_base&) -> behavior {
+    return {[conn](std::string s) { REQUIRE(conn.write("b" + s + "\n")); }};
+  });
+  auto a = sys.spawn([conn, b](actor_base& self) -> behavior {
+    return {[conn, b, &self](std::string s) {
+      REQUIRE(conn.write("a" + s + "\n"));
+      self.send(b, s);
+    }};
+  });
+  for (int i = 0; i < 200; ++i) send(a, std::to_string(i));
+  int next_a = 0, next_b = 0;
+  for (int k = 0; k < 400; ++k) {
+    const std::string l = c.line();
+    if (l == "a" + std::to_string(next_a) + "\n") {
+      ++next_a;
+    } else {
+      REQUIRE(l == "b" + std::to_string(next_b) + "\n");
+      REQUIRE(next_b < next_a);  // b's line i only after a's line i
+      ++next_b;
+    }
+  }
+  CHECK(next_b == 200);
+  // flush() from inside an activation counts what that activation wrote.
+  auto flushed = std::make_shared<probe<bool>>();
+  auto f = sys.spawn([conn, flushed](actor_base&) -> behavior {
+    return {[conn, flushed](int) -> troupe::task<void> {
+      REQUIRE(conn.write(std::string(200000, 'f') + "\n"));
+      auto r = co_await conn.flush();
+      flushed->push(r.has_value() && conn.queued() == 0);
+    }};
+  });
+  send(f, 1);
+  CHECK(c.line().size() == 200001);
+  CHECK(flushed->pop() == true);
 }

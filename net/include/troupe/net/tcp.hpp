@@ -17,12 +17,17 @@
 // what it allowed: a slow actor slows its peer down (TCP's window fills), it never piles bytes
 // up in memory.
 //
-// Back-pressure, writing: write() never blocks. It queues the bytes (sending at once when the
-// socket takes them) and returns how many bytes are queued, or refuses with errc::queue_full
+// Back-pressure, writing: write() never blocks. It queues the bytes and returns how many bytes
+// are queued, or refuses with errc::queue_full
 // when they would pass connection_options::max_queued_bytes; then nothing was queued, and a
 // `writable` message follows once the queue has drained. flush() gives a future that completes
 // once everything written so far is handed to the operating system. A peer that does not read
 // can make a writer's queue grow to the limit, never past it.
+//
+// When bytes go: what an actor writes while it handles messages goes to the socket when that
+// batch of messages (its activation) ends, gathered into one system call per connection; a
+// write from any other thread goes at once (straight from that thread when nothing is queued
+// before it). Bytes keep the order in which the writes happened, whichever actors made them.
 //
 // Lifetime: a connection closes when its owner exits (after writing what is queued), when
 // close() or abort() is called, when the peer closes or the connection fails, when the tcp
