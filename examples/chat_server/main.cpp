@@ -111,15 +111,19 @@ class room final : public troupe::actor_base {
           if (!members_.contains(s.session)) return;  // it left meanwhile
           stats_->messages_in.fetch_add(1, std::memory_order_relaxed);
           std::size_t delivered = 0;
-          for (auto& [session, conn] : members_) {
-            auto w = conn.write(s.line);
+          for (auto it = members_.begin(); it != members_.end();) {
+            auto w = it->second.write(s.line);
             if (w) {
               ++delivered;
             } else if (w.error() == troupe::errc::queue_full) {
-              // It does not read: drop it rather than buffer for it (its session then leaves).
+              // It does not read: drop it rather than buffer for it (its session then leaves
+              // through the directory; this room writes to it no more).
               stats_->dropped_slow.fetch_add(1, std::memory_order_relaxed);
-              conn.abort("the client does not read fast enough");
+              it->second.abort("the client does not read fast enough");
+              it = members_.erase(it);
+              continue;
             }
+            ++it;
           }
           stats_->deliveries.fetch_add(delivered, std::memory_order_relaxed);
         },
@@ -192,6 +196,7 @@ class session final : public troupe::actor_base {
           }
           drain();
         },
+        [](net::writable&) {},  // (a refused write drops the client: nothing waits for this)
         [this](joined& j) {
           rooms_[j.room] = j.room_actor;
           joining_ = false;

@@ -117,6 +117,9 @@ struct connection_core final : stream_handler,
   /// Queues `bytes` (see the top of the file); false if the limit refuses them.
   bool put(std::string_view bytes) {
     std::lock_guard lock(out_m);
+    // Gathering is for many small writes: a big batch goes to the stream now (which sends
+    // what the socket takes at once), so that it never counts against the limit by itself.
+    if (!out.empty() && out.size() + bytes.size() > gather_at_most) hand_over();
     const std::size_t queued = io->queued() + out.size();
     if (queued > 0 && queued + bytes.size() > opts.max_queued_bytes) return false;
     out.append(bytes);
@@ -214,6 +217,7 @@ struct connection_core final : stream_handler,
   std::atomic<bool> graceful{false};
   std::atomic<bool> attached{false};
   std::atomic<bool> has_owner{false};
+  static constexpr std::size_t gather_at_most = 16 * 1024;
   std::mutex out_m;             // guards the two below
   std::string out;              // written during an activation, not handed to the stream yet
   bool flush_deferred = false;  // a flush() is due at the end of some activation

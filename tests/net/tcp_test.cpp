@@ -456,3 +456,28 @@ TEST_CASE("tcp: writes an actor makes while it handles a batch of messages go ou
   CHECK(c.line().size() == 200001);
   CHECK(flushed->pop() == true);
 }
+
+TEST_CASE("tcp: a connect that does not complete in time fails with timeout", "[net][tcp]") {
+  // A listener that never accepts, its queue filled: the kernel drops the next handshakes, so
+  // a connect there neither succeeds nor fails until the timeout.
+  const int l = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(l, 0) == 0);
+  socklen_t len = sizeof a;
+  ::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len);
+  std::vector<int> fillers;
+  for (int i = 0; i < 4; ++i) {
+    fillers.push_back(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0));
+    ::connect(fillers.back(), reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  actor_system sys;
+  net::tcp io{sys};
+  auto r = io.connect("127.0.0.1", ntohs(a.sin_port), 200ms).get();
+  REQUIRE(!r);
+  CHECK(r.error() == errc::timeout);
+  for (int fd : fillers) ::close(fd);
+  ::close(l);
+}
