@@ -9,7 +9,6 @@ and reports dropped_slow=1, while the busy client gets every one of its lines ba
 import socket
 import subprocess
 import sys
-import threading
 
 server = subprocess.Popen([sys.argv[1], "--port", "0", "--max-queued", "65536"], stdout=subprocess.PIPE, text=True)
 try:
@@ -19,6 +18,7 @@ try:
 
     def client():
         s = socket.create_connection(("127.0.0.1", port))
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # (no Nagle wait on each line)
         s.settimeout(30)
         return s
 
@@ -45,29 +45,20 @@ try:
     text = "x" * 4000
     lines = 3000  # 12 MB: far more than the silent client's buffers and queue hold
     got = []
-
-    def reader():
-        for _ in range(lines):
-            got.append(read_line(busy, bbuf))
-
-    t = threading.Thread(target=reader)
-    t.start()
+    # The busy client keeps at most 8 lines in flight, so that it, unlike the silent one,
+    # never lets its own queue grow.
     for i in range(lines):
         busy.sendall(f"SAY r {i} {text}\n".encode())
-    t.join(60)
-    assert not t.is_alive(), f"the busy client got {len(got)} of {lines} lines"
+        while len(got) < i - 8:
+            got.append(read_line(busy, bbuf))
+    while len(got) < lines:
+        got.append(read_line(busy, bbuf))
     assert all(l == f"MSG r busy {i} {text}" for i, l in enumerate(got)), "a line was lost or changed"
 
-    # The silent client was dropped: reading now drains what the kernel held, then ends.
-    silent.settimeout(10)
-    ended = False
-    try:
-        while silent.recv(1 << 20):
-            pass
-        ended = True
-    except ConnectionResetError:
-        ended = True
-    assert ended
+    # (Draining the silent client would take minutes through its 4 KiB window: the server's
+    # count of dropped clients says it was dropped.)
+    silent.close()
+    busy.close()
 
     server.send_signal(2)
     out, _ = server.communicate(timeout=30)
