@@ -114,13 +114,19 @@ std::uint16_t free_port() {
   return ntohs(a.sin_port);
 }
 
+/// A system with a line echo server listening on 127.0.0.1 (the tests' common start).
+struct echo_server {
+  actor_system sys;
+  net::tcp io{sys};
+  probe_ptr<std::string> events = std::make_shared<probe<std::string>>();
+  std::uint16_t port = io.listen("127.0.0.1", 0, echo_acceptor(sys, events));
+};
+
 }  // namespace
 
 TEST_CASE("tcp: a line echo server answers a raw client, and closes when asked", "[net][tcp]") {
-  actor_system sys;
-  net::tcp io{sys};
-  auto events = std::make_shared<probe<std::string>>();
-  const std::uint16_t port = io.listen("127.0.0.1", 0, echo_acceptor(sys, events));
+  echo_server srv;
+  auto& [sys, io, events, port] = srv;
   raw_client c{port};
   c.send("ECHO hello\n");
   CHECK(c.line() == "hello\n");
@@ -136,10 +142,8 @@ TEST_CASE("tcp: a line echo server answers a raw client, and closes when asked",
 }
 
 TEST_CASE("tcp: a troupe client actor talks to a troupe server (connect, attach, flush)", "[net][tcp]") {
-  actor_system sys;
-  net::tcp io{sys};
-  auto events = std::make_shared<probe<std::string>>();
-  const std::uint16_t port = io.listen("127.0.0.1", 0, echo_acceptor(sys, events));
+  echo_server srv;
+  auto& [sys, io, events, port] = srv;
   auto conn = io.connect("127.0.0.1", port).get();
   REQUIRE(conn);
   CHECK(conn->peer() == "127.0.0.1:" + std::to_string(port));
@@ -174,10 +178,8 @@ TEST_CASE("tcp: a troupe client actor talks to a troupe server (connect, attach,
 }
 
 TEST_CASE("tcp: a peer closing mid-line: the owner is told, with the partial line still buffered", "[net][tcp]") {
-  actor_system sys;
-  net::tcp io{sys};
-  auto events = std::make_shared<probe<std::string>>();
-  const std::uint16_t port = io.listen("127.0.0.1", 0, echo_acceptor(sys, events));
+  echo_server srv;
+  auto& [sys, io, events, port] = srv;
   {
     raw_client c{port};
     c.send("ECHO one\n");
@@ -200,10 +202,8 @@ TEST_CASE("tcp: connecting where nothing listens fails with connection_refused",
 }
 
 TEST_CASE("tcp: as_actor() exits with the connection: monitors see how it ended, killing it aborts", "[net][tcp]") {
-  actor_system sys;
-  net::tcp io{sys};
-  auto events = std::make_shared<probe<std::string>>();
-  const std::uint16_t port = io.listen("127.0.0.1", 0, echo_acceptor(sys, events));
+  echo_server srv;
+  auto& [sys, io, events, port] = srv;
   auto downs = std::make_shared<probe<std::string>>();
   std::vector<actor> watchers;  // (an actor nobody holds quits when its mailbox is empty)
   auto watch = [&](const net::connection& c) {
@@ -331,10 +331,8 @@ TEST_CASE("tcp: a thousand concurrent connections each get their echo", "[net][t
     setrlimit(RLIMIT_NOFILE, &lim);
   }
   REQUIRE(lim.rlim_cur >= 2200);
-  actor_system sys;
-  net::tcp io{sys};
-  auto events = std::make_shared<probe<std::string>>();
-  const std::uint16_t port = io.listen("127.0.0.1", 0, echo_acceptor(sys, events));
+  echo_server srv;
+  auto& [sys, io, events, port] = srv;
   constexpr int n = 1000;
   auto echoes = std::make_shared<probe<std::string>>();
   std::vector<net::connection> conns;
