@@ -34,6 +34,7 @@
 
 #include <atomic>
 #include <future>
+#include <thread>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -93,6 +94,7 @@ struct connection_core final : stream_handler,
       std::lock_guard lock(m);
       if (ended) return;
       ended = true;
+      end_reason = reason;
       is_closed.store(true);
       to = std::exchange(owner, {});  // (the owner may hold this connection: no cycle left)
       has_owner.store(false);
@@ -123,11 +125,14 @@ struct connection_core final : stream_handler,
     const std::size_t queued = io->queued() + out.size();
     if (queued > 0 && queued + bytes.size() > opts.max_queued_bytes) return false;
     out.append(bytes);
-    if (!flush_deferred) {
-      if (troupe::detail::defer_to_activation_end(std::shared_ptr<troupe::detail::deferred_flush>(shared_from_this())))
-        flush_deferred = true;
-      else
-        hand_over();
+    // Gathered until this activation ends; another thread's pending flush does not hold these
+    // back (it may come later): this one defers its own, or hands everything over now.
+    if (flush_deferred && deferred_by == std::this_thread::get_id()) return true;
+    if (troupe::detail::defer_to_activation_end(std::shared_ptr<troupe::detail::deferred_flush>(shared_from_this()))) {
+      flush_deferred = true;
+      deferred_by = std::this_thread::get_id();
+    } else {
+      hand_over();
     }
     return true;
   }
@@ -135,7 +140,7 @@ struct connection_core final : stream_handler,
   /// The activation that wrote ends: what it gathered goes to the stream.
   void flush() noexcept override {
     std::lock_guard lock(out_m);
-    flush_deferred = false;
+    if (deferred_by == std::this_thread::get_id()) flush_deferred = false;
     try {
       hand_over();
     } catch (...) {  // out of memory: the bytes cannot go, nor can the connection go on
@@ -162,8 +167,15 @@ struct connection_core final : stream_handler,
 
   void set_owner(const actor& a) {
     {
-      std::lock_guard lock(m);
-      if (ended) return;
+      std::unique_lock lock(m);
+      if (ended) {
+        // It ended before anyone owned it (refused by TLS, reset by the peer): the new owner
+        // is told at once, as it would have been.
+        const std::string why = end_reason;
+        lock.unlock();
+        troupe::send(a, closed{connection(weak_ref.lock()), error(errc::disconnected, why)});
+        return;
+      }
       owner = a;
       if (!strong_ref) strong_ref = weak_ref.lock();  // attached: the connection lives on its own
       has_owner.store(true);
@@ -208,6 +220,7 @@ struct connection_core final : stream_handler,
   std::mutex m;                           // guards the three below
   actor owner;
   bool ended = false;
+  std::string end_reason;
   std::shared_ptr<connection_ref> strong_ref;  // once attached, until it ends
   std::weak_ptr<connection_ref> weak_ref;
   std::atomic<std::size_t> credit{0};
@@ -220,7 +233,8 @@ struct connection_core final : stream_handler,
   static constexpr std::size_t gather_at_most = 16 * 1024;
   std::mutex out_m;             // guards the two below
   std::string out;              // written during an activation, not handed to the stream yet
-  bool flush_deferred = false;  // a flush() is due at the end of some activation
+  bool flush_deferred = false;  // a flush() is due at the end of an activation on...
+  std::thread::id deferred_by;  // ...this thread
 };
 
 /// What a `connection` holds: while any exists, an unattached connection stays open.
@@ -380,6 +394,13 @@ struct tcp::impl : std::enable_shared_from_this<tcp::impl> {
       conns.clear();
     }
     for (auto& c : open) c->end("the tcp object was destroyed");
+    std::vector<troupe::detail::state_ptr<connection>> dialling;
+    {
+      std::lock_guard lock(m);
+      dialling.swap(connecting);
+    }
+    for (auto& st : dialling)
+      if (!st->ready()) st->fail(error(errc::disconnected, "the tcp object was destroyed"));
     life->gone = true;
     for (auto& c : open) c->io->close("the tcp object was destroyed", false);
   }
@@ -392,6 +413,7 @@ struct tcp::impl : std::enable_shared_from_this<tcp::impl> {
   mutable std::mutex m;
   std::vector<std::weak_ptr<connection_core>> conns;
   std::vector<std::uint16_t> ports;
+  std::vector<troupe::detail::state_ptr<connection>> connecting;  // connect()s not done yet
 };
 
 tcp::tcp(actor_system& sys, connection_options defaults)
@@ -431,14 +453,17 @@ std::uint16_t tcp::listen(const std::string& host, std::uint16_t port, const act
 
 std::uint16_t tcp::listen(const std::string& host, std::uint16_t port, const actor& acceptor, connection_options opts) {
   std::weak_ptr<impl> weak = impl_;
-  auto bound = std::make_shared<std::atomic<std::uint16_t>>(0);
-  const std::uint16_t p = impl_->net->listen(host, port, [weak, acceptor, opts, bound](std::shared_ptr<stream> s) {
+  // The port is known once listen() returns, which a first connection may beat to the loop:
+  // its callback waits for it (microseconds, once).
+  auto bound = std::make_shared<std::promise<std::uint16_t>>();
+  std::shared_future<std::uint16_t> port_of = bound->get_future().share();
+  const std::uint16_t p = impl_->net->listen(host, port, [weak, acceptor, opts, port_of](std::shared_ptr<stream> s) {
     auto me = weak.lock();
     if (!me || me->life->gone) return s->close("the tcp object was destroyed", false);
     auto ref = me->adopt(std::move(s), opts);
-    troupe::send(acceptor, accepted{connection(std::move(ref)), bound->load()});
+    troupe::send(acceptor, accepted{connection(std::move(ref)), port_of.get()});
   });
-  bound->store(p);
+  bound->set_value(p);
   std::lock_guard lock(impl_->m);
   impl_->ports.push_back(p);
   return p;
@@ -462,6 +487,11 @@ future<connection> tcp::connect(const std::string& host, std::uint16_t port, dur
   impl_->net->post([weak, st, host, port, timeout, opts] {
     auto me = weak.lock();
     if (!me || me->life->gone) return st->fail(error(errc::disconnected, "the tcp object was destroyed"));
+    {
+      std::lock_guard lock(me->m);
+      std::erase_if(me->connecting, [](const auto& c) { return c->ready(); });
+      me->connecting.push_back(st);
+    }
     // Runs on the loop, as does the connect's completion: st->ready() decides which came first.
     me->net->post_after(timeout, [st, host, port, timeout] {
       if (!st->ready())

@@ -36,6 +36,8 @@ using tcp = asio::ip::tcp;
 
 /// What one read takes at most (the loop's buffer, or a TLS stream's).
 constexpr std::size_t read_chunk = 64 * 1024;
+/// A close that flushes first closes anyway after this long (transport.hpp, stream::close).
+constexpr std::chrono::seconds flush_on_close_limit{10};
 
 template <bool Tls>
 class asio_stream final : public stream, public std::enable_shared_from_this<asio_stream<Tls>> {
@@ -110,9 +112,12 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
 
   std::size_t queued() const override { return queued_.load(std::memory_order_relaxed); }
 
+  // (These posts hold the stream weakly: after the loop has stopped, a post is never run, and
+  // one holding the stream would keep it, and the loop's context, alive for good.)
   void resume_reading() override {
-    asio::post(socket_.get_executor(), [self = shared_from_this()] {
-      if (!self->paused_ || self->closed_) return;
+    asio::post(socket_.get_executor(), [w = this->weak_from_this()] {
+      auto self = w.lock();
+      if (!self || !self->paused_ || self->closed_) return;
       self->paused_ = false;
       self->read();
     });
@@ -125,17 +130,30 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
       if (shut_ || (!writing_ && pending_.empty())) now = true;
       else flush_waiters_.emplace_back(enqueued_total_, std::move(done));
     }
-    if (now)
-      asio::post(socket_.get_executor(), [self = shared_from_this(), done = std::move(done)] { done(!self->closed_); });
+    if (!now) return;
+    if (io_->stopped()) return done(false);  // the loop is gone: so is the stream
+    asio::post(socket_.get_executor(), [w = this->weak_from_this(), done = std::move(done)] {
+      auto self = w.lock();
+      done(self && !self->closed_);
+    });
   }
 
   void close(const std::string& reason, bool flush) override {
     // (dispatch: on the loop it closes before it returns, which tcp's destructor relies on)
-    asio::dispatch(socket_.get_executor(), [self = shared_from_this(), reason, flush] {
-      if (self->closed_) return;
+    asio::dispatch(socket_.get_executor(), [w = this->weak_from_this(), reason, flush] {
+      auto self = w.lock();
+      if (!self || self->closed_) return;
       if (flush && (self->writing_ || self->has_pending())) {
+        if (self->close_after_flush_) return;
         self->close_after_flush_ = true;
         self->close_reason_ = reason;
+        // A peer that does not read would hold the stream open for good: it gets a while.
+        self->linger_ = std::make_unique<asio::steady_timer>(self->socket_.get_executor(), flush_on_close_limit);
+        self->linger_->async_wait([w](boost::system::error_code ec) {
+          if (auto s = w.lock(); s && !ec)
+            s->shut(s->close_reason_ + " (what was queued was not taken within " +
+                    std::to_string(flush_on_close_limit.count()) + " s)");
+        });
         return;
       }
       self->shut(reason);
@@ -154,10 +172,11 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
       shut_ = true;
     }
     fail_flush_waiters();
+    if (linger_) linger_->cancel();
     boost::system::error_code ec;
     raw().shutdown(tcp::socket::shutdown_both, ec);
     raw().close(ec);
-    if (!reading_) finish(reason);
+    finish(reason);  // now, not when the read it cancelled completes (which then does nothing)
   }
 
  private:
@@ -304,6 +323,7 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
   // Loop-only state.
   bool reading_ = false;
   bool paused_ = false;  // the handler's budget was 0: resume_reading() goes on
+  std::unique_ptr<asio::steady_timer> linger_;  // a flushing close's deadline
   bool closed_ = false;
   bool finished_ = false;
   bool close_after_flush_ = false;

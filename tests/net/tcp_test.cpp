@@ -479,3 +479,53 @@ TEST_CASE("tcp: a connect that does not complete in time fails with timeout", "[
   for (int fd : fillers) ::close(fd);
   ::close(l);
 }
+
+TEST_CASE("tcp: a write from outside an actor goes at once, after what a running activation wrote", "[net][tcp]") {
+  actor_system sys;
+  net::tcp io{sys};
+  auto conns = std::make_shared<probe<net::connection>>();
+  auto acceptor = sys.spawn([conns](actor_base&) -> behavior {
+    return {[conns](net::accepted& a) { conns->push(a.conn); }};
+  });
+  raw_client c{io.listen("127.0.0.1", 0, acceptor)};
+  auto conn = *conns->pop();
+  std::promise<void> wrote, release;
+  auto released = release.get_future().share();
+  auto a = sys.spawn([conn, &wrote, released](actor_base&) -> behavior {
+    return {[conn, &wrote, released](int) {
+      REQUIRE(conn.write("a\n"));
+      wrote.set_value();
+      released.wait();  // this activation does not end until the test says so
+    }};
+  });
+  send(a, 1);
+  wrote.get_future().wait();
+  REQUIRE(conn.write("b\n"));  // this thread is no actor: its bytes go now, the actor's first
+  CHECK(c.line() == "a\n");
+  CHECK(c.line() == "b\n");
+  release.set_value();
+}
+
+TEST_CASE("tcp: attaching a connection that already ended sends the owner closed at once", "[net][tcp]") {
+  echo_server srv;
+  auto& [sys, io, events, port] = srv;
+  auto conn = *io.connect("127.0.0.1", port).get();
+  REQUIRE(conn.write("BYE\n"));
+  // Wait for the end without an owner: the connection's actor exits with it.
+  auto downs = std::make_shared<probe<int>>();
+  auto watcher = sys.spawn([downs](actor_base& self, actor target) -> behavior {
+    self.monitor(target);
+    return {[downs](down_msg&) { downs->push(1); }};
+  }, conn.as_actor());
+  conn.read();  // (reading is what notices the peer's end)
+  auto owner_closed = std::make_shared<probe<std::string>>();
+  auto early = sys.spawn([](actor_base&) -> behavior { return {[](net::closed&) {}}; });
+  conn.attach(early);  // an owner, to let reading start
+  REQUIRE(downs->pop() == 1);
+  auto late = sys.spawn([owner_closed](actor_base&) -> behavior {
+    return {[owner_closed](net::closed& c) { owner_closed->push(std::string(c.reason.detail())); }};
+  });
+  conn.attach(late);
+  CHECK(owner_closed->pop() == "the peer closed the connection");
+  (void)watcher;
+}

@@ -22,7 +22,8 @@
 // when they would pass connection_options::max_queued_bytes; then nothing was queued, and a
 // `writable` message follows once the queue has drained. flush() gives a future that completes
 // once everything written so far is handed to the operating system. A peer that does not read
-// can make a writer's queue grow to the limit, never past it.
+// can make a writer's queue grow to the limit, never past it (except by one write: a write
+// into an empty queue is always taken, so a single write larger than the limit can go).
 //
 // When bytes go: what an actor writes while it handles messages goes to the socket when that
 // batch of messages (its activation) ends, gathered into one system call per connection; a
@@ -42,8 +43,7 @@
 //
 // Threads: the connections' I/O runs on the transport's loop thread (a tcp made from a node
 // shares the node's: one event loop per node). Messages go to the owner through its mailbox, so
-// its handlers run on the actor system's workers as usual, and a write from a handler goes
-// straight to the socket when nothing is queued before it.
+// its handlers run on the actor system's workers as usual.
 #pragma once
 
 #include <troupe/actor.hpp>
@@ -90,6 +90,7 @@ class connection {
   /// Makes `owner` the actor that receives this connection's messages (received, writable,
   /// closed), and ties the connection to it: it closes when the owner exits. Reading starts
   /// once the owner has allowed some with read(). Attaching again hands the connection over.
+  /// A connection that ended before it was attached sends the new owner `closed` at once.
   void attach(const actor& owner) const;
   /// Lets at most `max_bytes` more bytes arrive (added to what earlier calls allowed and did
   /// not use); 0 means connection_options::read_chunk. Any thread; cheap when reading is on.
@@ -103,8 +104,9 @@ class connection {
   [[nodiscard]] future<void> flush() const;
   /// Bytes written and not yet taken by the socket.
   std::size_t queued() const noexcept;
-  /// Closes after the queued bytes are written; the owner then gets `closed` (its reason:
-  /// errc::disconnected, "closed by this side").
+  /// Closes after the queued bytes are written (or after 10 s, if the peer does not take
+  /// them); the owner then gets `closed` (its reason: errc::disconnected, "closed by this
+  /// side").
   void close() const;
   /// Closes now: what is queued is dropped.
   void abort(std::string reason = "aborted by this side") const;

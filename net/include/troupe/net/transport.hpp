@@ -57,7 +57,8 @@ class stream {
   /// Calls `done(true)` on the loop once every byte written before this call has been handed
   /// to the operating system, or `done(false)` if the stream closes first.
   virtual void when_flushed(std::function<void(bool)> done) = 0;
-  /// Closes the stream; queued bytes are flushed first when `flush` is true. on_closed follows.
+  /// Closes the stream; queued bytes are flushed first when `flush` is true (for 10 s at most:
+  /// a peer that does not read cannot hold the stream open). on_closed follows.
   /// Called on the loop without `flush`, the stream is closed when it returns (its pending
   /// when_flushed calls are done).
   virtual void close(const std::string& reason, bool flush = false) = 0;
