@@ -35,7 +35,6 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
-#include <iterator>
 #include <sstream>
 #include <memory>
 #include <string>
@@ -256,7 +255,8 @@ class server_process {
 /// CPU seconds (user + system) process `pid` has used so far (0 if unknown).
 double cpu_seconds(long pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string stat;
+  std::getline(f, stat);  // (one line)
   const auto close = stat.rfind(')');  // the command name may hold spaces
   if (close == std::string::npos) return 0;
   std::istringstream rest(stat.substr(close + 2));
