@@ -207,16 +207,11 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
       paused_ = true;  // resume_reading() goes on
       return;
     }
-    reading_ = true;
     if constexpr (Tls) {
       socket_.async_read_some(asio::buffer(rbuf_->data(), std::min(budget, rbuf_->size())),
-                              [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                                self->reading_ = false;
-                                self->took(ec, n);
-                              });
+                              [self = shared_from_this()](boost::system::error_code ec, std::size_t n) { self->took(ec, n); });
     } else {
       socket_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
-        self->reading_ = false;
         if (ec || self->closed_) return self->took(ec ? ec : asio::error::operation_aborted, 0);
         // The budget may only have grown meanwhile (only on_bytes spends it).
         const std::size_t now = self->handler_ ? self->handler_->read_budget() : 0;
@@ -321,7 +316,6 @@ class asio_stream final : public stream, public std::enable_shared_from_this<asi
   std::shared_ptr<std::vector<std::byte>> rbuf_;  // the loop's (plain) or this stream's (TLS)
   stream_handler* handler_ = nullptr;
   // Loop-only state.
-  bool reading_ = false;
   bool paused_ = false;  // the handler's budget was 0: resume_reading() goes on
   std::unique_ptr<asio::steady_timer> linger_;  // a flushing close's deadline
   bool closed_ = false;
