@@ -186,6 +186,13 @@ void actor_base::dispatch_now(detail::envelope* e) noexcept {
   using detail::envelope_kind;
   switch (e->kind) {
     case envelope_kind::message:
+      if (e->reply && e->reply.sink()->cancelled()) [[unlikely]] {
+        // Nobody waits for the answer any more (the requester cancelled, or timed out): the
+        // request is dropped, counted, not run.
+        if (e->counted) queued_.fetch_sub(1, std::memory_order_relaxed);
+        detail::system_access::count_cancelled_drop(system());
+        break;
+      }
       if (holding_back()) {
         if (e->reply && closes_wait_cycle(*e)) break;  // failed with errc::deadlock
         try {

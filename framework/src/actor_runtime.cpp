@@ -150,19 +150,124 @@ task_promise_base* set_running_task(actor_base& self, task_promise_base* p) noex
   return std::exchange(self.extras_->running_task, p);
 }
 
-void link_request(actor_base& self, reply_sink& s) {
-  intrusive_ptr<call_link> served;
+bool join_request_tree(actor_base& self, future_state_base& s, duration& timeout, bool detached) {
+  reply_sink* served = nullptr;  // the request being served, if any
   std::uint64_t task = 0;
   bool waits_exclusively = false;
+  bool cancelled = false;
   if (task_promise_base* p = self.extras_ ? self.extras_->running_task : nullptr) {
     task = p->serial;
     waits_exclusively = p->exclusive || self.await_mode_ == await_mode::sequential;
-    if (reply_sink* r = p->reply.sink()) served = r->chain;
+    served = p->reply.sink();
+    cancelled = p->cancelled;
   } else if (self.current_ && self.current_->reply) {
-    served = self.current_->reply.sink()->chain;
+    served = self.current_->reply.sink();
   }
-  if (!served && !waits_exclusively) return;  // nothing here can close a cycle: no cost
-  s.chain = make_intrusive<call_link>(self.id(), self.node(), task, std::move(served));
+  if (served && !detached) {
+    if (cancelled || served->cancelled()) {
+      s.fail(error(errc::cancelled, "made by a handler whose request was cancelled"));
+      return false;
+    }
+    if (served->deadline != time_point::max()) {
+      // Inherit what is left of the served request's time (gRPC's deadline propagation).
+      if (timeout == default_timeout) timeout = default_request_timeout(self.system());
+      const time_point now = self.system().timers().now();
+      if (served->deadline <= now) {
+        s.fail(error(errc::timeout, "the deadline of the request being served has passed"));
+        return false;
+      }
+      timeout = std::min(timeout, served->deadline - now);
+    }
+  }
+  // The wait chain, for deadlock detection, where a cycle can matter (else it costs nothing).
+  intrusive_ptr<call_link> chain = served ? served->chain : nullptr;
+  if (chain || waits_exclusively) s.chain = make_intrusive<call_link>(self.id(), self.node(), task, std::move(chain));
+  return true;
+}
+
+void cancel_task(task_promise_base& p) noexcept;
+
+namespace {
+/// Registered on the request a handler coroutine serves: if the requester stops waiting, the
+/// coroutine is cancelled, on its actor.
+struct task_watcher final : cancellable {
+  task_watcher(weak_actor a, task_promise_base* t) noexcept : target(std::move(a)), task(t) {}
+  weak_actor target;
+  task_promise_base* task;  // touched on the actor only; null once the coroutine is gone
+
+  void cancel(cancel_kind) noexcept override {
+    actor a = target.lock();
+    if (!a) return;
+    try {
+      auto* e = new continuation_envelope([w = intrusive_ptr<task_watcher>(this)] {
+        if (w->task) cancel_task(*w->task);
+      });
+      post_continuation(std::move(a), e);
+    } catch (...) {  // out of memory: the coroutine runs on; its answer is ignored
+    }
+  }
+};
+}  // namespace
+
+namespace {
+/// Registered by response_promise::on_cancel: runs the callback on the actor.
+struct promise_watcher final : cancellable {
+  promise_watcher(weak_actor a, unique_function<void()> f) : target(std::move(a)), fn(std::move(f)) {}
+  weak_actor target;
+  unique_function<void()> fn;  // moved out on the actor when it runs
+
+  void cancel(cancel_kind) noexcept override {
+    actor a = target.lock();
+    if (!a) return;
+    try {
+      post_continuation(std::move(a), new continuation_envelope([w = intrusive_ptr<promise_watcher>(this)] {
+                          if (auto f = std::move(w->fn)) f();
+                        }));
+    } catch (...) {  // out of memory: the callback does not run
+    }
+  }
+};
+}  // namespace
+
+void on_request_cancelled(const reply_handle& reply, unique_function<void()> fn) {
+  actor_base* self = tls_current;
+  reply_sink* s = reply.sink();
+  if (!self || !s) return;
+  intrusive_ptr<promise_watcher> w(new promise_watcher(weak_actor(self->handle()), std::move(fn)), adopt_ref);
+  if (!s->watch(w)) w->cancel(cancel_kind::tree);  // already cancelled: runs soon
+}
+
+void cancel_task(task_promise_base& p) noexcept {
+  if (p.cancelled) return;
+  p.cancelled = true;
+  if (p.awaiting) p.awaiting->cancel(cancel_kind::tree);
+}
+
+void task_suspending(task_promise_base& task, future_state_base& st) noexcept {
+  if (task.cancelled) {
+    st.cancel(cancel_kind::tree);  // completes it now (unless detached): the coroutine resumes at once
+    return;
+  }
+  task.awaiting = &st;
+  if (task.watcher || !task.self) return;
+  reply_sink* served = task.reply.sink();
+  if (!served) return;
+  task_watcher* w = nullptr;
+  try {
+    w = new task_watcher(weak_actor(task.self->handle()), &task);
+  } catch (...) {
+    return;  // out of memory: this coroutine cannot be cancelled
+  }
+  task.watcher = w;  // (the promise's reference)
+  w->add_ref();
+  if (!served->watch(intrusive_ptr<cancellable>(w, adopt_ref))) cancel_task(task);  // already cancelled
+}
+
+void task_watcher_gone(task_promise_base& p) noexcept {
+  auto* w = static_cast<task_watcher*>(std::exchange(p.watcher, nullptr));
+  w->task = nullptr;
+  if (reply_sink* s = p.reply.sink()) s->unwatch(w);
+  w->release();
 }
 
 void task_frame_ref(actor_base& self) noexcept { system_access::weak_ref(self); }
@@ -199,6 +304,15 @@ bool actor_base::has_live_tasks() const noexcept { return extras_ && extras_->li
 detail::lifecycle_extras& actor_base::extras() {
   if (!extras_) extras_ = std::make_unique<detail::lifecycle_extras>();
   return *extras_;
+}
+
+bool actor_base::cancellation_requested() const noexcept {
+  if (detail::task_promise_base* p = extras_ ? extras_->running_task : nullptr) {
+    if (p->cancelled) return true;
+    detail::reply_sink* s = p->reply.sink();
+    return s && s->cancelled();
+  }
+  return current_ && current_->reply && current_->reply.sink()->cancelled();
 }
 
 const actor& actor_base::current_sender() const noexcept {

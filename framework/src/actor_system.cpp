@@ -114,6 +114,9 @@ void detail::system_access::mark_runtime_thread() noexcept {
 void detail::system_access::count_dead_letter(actor_system& sys) noexcept {
   sys.dead_letters_.fetch_add(1, std::memory_order_relaxed);
 }
+void detail::system_access::count_cancelled_drop(actor_system& sys) noexcept {
+  sys.cancelled_dropped_.fetch_add(1, std::memory_order_relaxed);
+}
 
 detail::dead_letter_log& detail::system_access::dead_letters(actor_system& sys) noexcept {
   return *sys.dead_letter_log_;

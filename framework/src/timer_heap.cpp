@@ -101,11 +101,12 @@ void timer_heap::sift_down(std::size_t i) noexcept {
   place(i, n);
 }
 
-void arm_timer(actor_system& sys, timer_node& node, duration after) {
-  if (after == infinite) return;
+time_point arm_timer(actor_system& sys, timer_node& node, duration after) {
+  if (after == infinite) return time_point::max();
   auto now = sys.timers().now();
   time_point deadline = after >= time_point::max() - now ? time_point::max() : now + after;
   sys.timers().arm(node, deadline);
+  return deadline;
 }
 
 void cancel_timer(timer_node& node) noexcept {

@@ -862,6 +862,12 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       if (keep && c) send_error(*c, std::move(e));
     }
     bool completed() const noexcept override { return done.load(); }
+    /// The requester stopped waiting (a cancel frame, or its connection was lost): no reply
+    /// goes back, and whoever works on the request here is told.
+    void cancel(troupe::detail::cancel_kind why) noexcept override {
+      if (done.exchange(true)) return;
+      mark_cancelled(why);
+    }
 
     void send_error(connection& c, error e) noexcept {
       try {

@@ -141,6 +141,23 @@ class actor_base : public abstract_actor, private resumable, public detail::uses
     return request<R>(to.untyped(), std::forward<T>(msg), timeout);
   }
 
+  /// The same, outside the request tree this actor serves (see troupe::detached): no inherited
+  /// deadline, not cancelled with the handler that makes it.
+  template <class R, class T>
+  [[nodiscard]] future<R> request(const actor& to, T&& msg, duration timeout, detached_t) {
+    return detail::make_request<R>(to, std::forward<T>(msg), timeout, handle(), this, true);
+  }
+  template <class... Sigs, class T>
+  [[nodiscard]] auto request(const typed_actor<Sigs...>& to, T&& msg, duration timeout, detached_t d) {
+    using R = detail::reply_of_t<std::remove_cvref_t<T>, Sigs...>;
+    return request<R>(to.untyped(), std::forward<T>(msg), timeout, d);
+  }
+
+  /// True while the handler running now (a coroutine handler, or a plain one) serves a request
+  /// whose requester stopped waiting: it was cancelled (or timed out). A long loop in a handler
+  /// can check it between steps; awaiting in a cancelled coroutine fails at once anyway.
+  bool cancellation_requested() const noexcept;
+
   /// Forwards the request being handled to `to`, which then answers the original requester
   /// directly (the original sender stays the sender). Return the result from the handler.
   template <class R = void, class T>
@@ -287,7 +304,7 @@ class actor_base : public abstract_actor, private resumable, public detail::uses
   friend class detail::no_stash_scope;
   friend void detail::hold_reply(actor_base&, const detail::reply_handle&);
   friend detail::task_promise_base* detail::set_running_task(actor_base&, detail::task_promise_base*) noexcept;
-  friend void detail::link_request(actor_base&, detail::reply_sink&);
+  friend bool detail::join_request_tree(actor_base&, detail::future_state_base&, duration&, bool);
 
   enum class run_state : std::uint8_t { running, quitting, dead };
 

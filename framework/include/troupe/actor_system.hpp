@@ -162,6 +162,9 @@ class actor_system {
   node_id node() const noexcept { return node_; }
   /// Messages that reached no handler or no live actor so far.
   std::size_t dead_letters() const noexcept { return dead_letters_.load(std::memory_order_relaxed); }
+  /// Requests dropped unrun because their requester had stopped waiting (cancelled or timed
+  /// out) by the time their receiver took them from its mailbox.
+  std::size_t cancelled_requests_dropped() const noexcept { return cancelled_dropped_.load(std::memory_order_relaxed); }
   /// Actors spawned and not yet quit.
   std::size_t running_actors() const noexcept;
   /// The spdlog logger the system writes to (include <spdlog/logger.h> to use it).
@@ -198,6 +201,7 @@ class actor_system {
   bool shut_down_ = false;
   std::atomic<actor_id> next_id_{1};
   std::atomic<std::size_t> dead_letters_{0};
+  std::atomic<std::size_t> cancelled_dropped_{0};
 };
 
 }  // namespace troupe

@@ -60,6 +60,11 @@ task_promise_base* root_promise_of(std::coroutine_handle<P> h) noexcept {
   else
     return nullptr;
 }
+/// A handler coroutine (root `task`) suspends on `st`: remembered, so that cancelling the
+/// coroutine cancels what it waits for; if it was cancelled already, `st` is cancelled now
+/// (unless detached). On the first suspension of a coroutine serving a request, registers it
+/// to be told if that request is cancelled.
+void task_suspending(task_promise_base& task, future_state_base& st) noexcept;
 /// Runs an inline continuation with no current actor set (so that futures it touches do not
 /// route to the actor that happens to be completing it); logs and swallows exceptions.
 void run_detached(unique_function<void()>& fn) noexcept;
@@ -155,8 +160,10 @@ struct future_awaiter {
   void await_suspend(std::coroutine_handle<P> h) {
     if (actor_base* self = current_actor()) {
       if (tracing()) [[unlikely]] trace_suspend();
+      task = root_promise_of(h);
+      if (task) task_suspending(*task, *st);
       st->attach([target = handle_of(self), h = std::coroutine_handle<>(h), root = frame_to_destroy(h),
-                  task = root_promise_of(h)]() mutable {
+                  task = task]() mutable {
         post_resume(std::move(target), h, root, task);
       });
     } else {
@@ -164,9 +171,11 @@ struct future_awaiter {
     }
   }
   result<T> await_resume() {
+    if (task) task->awaiting = nullptr;
     if (!st) return result<T>(invalid_future_error());
     return st->take();
   }
+  task_promise_base* task = nullptr;  // the handler coroutine suspended here, if any
 };
 
 }  // namespace detail
@@ -227,6 +236,8 @@ class future {
     auto next = detail::make_state<U>();
     auto src = std::move(*this).release_state();
     auto& src_ref = *src;
+    next->watch(src);  // cancelling what then() returns cancels this future's producer
+    if (src_ref.detached()) next->set_detached();
     detail::route_continuation(src_ref, [src = std::move(src), next, f = std::move(f)]() mutable {
       result<T> r = src->take();
       if constexpr (!detail::takes_result<F, T>) {
@@ -258,6 +269,15 @@ class future {
     return future<U>(std::move(next));
   }
 
+  /// Stops waiting: if the result is not there yet, the future completes at once with
+  /// errc::cancelled (its continuation, co_await or get() sees that, exactly once) and whoever
+  /// would have produced the result is told: the receiver of a request drops it if it has not
+  /// started it, or cancels the handler working on it (guide: Cancellation); a then() or
+  /// when_*() cancels what it was built from; a delay stops its timer. Returns false, and does
+  /// nothing, if the result was already there (or the future is empty). Any thread; the future
+  /// stays valid, to be consumed as usual.
+  bool cancel() noexcept { return st_ && st_->try_cancel(detail::cancel_kind::explicit_); }
+
   /// co_await yields result<T>; on an actor the coroutine resumes on that actor.
   detail::future_awaiter<T> operator co_await() && noexcept { return {std::exchange(st_, {})}; }
 
@@ -266,6 +286,7 @@ class future {
   void forward_to(detail::state_ptr<U> out) && {
     auto src = std::move(*this).release_state();
     auto& src_ref = *src;
+    out->watch(src);
     src_ref.attach([src = std::move(src), out = std::move(out)]() mutable {
       detail::complete_from(*out, src->take());
     });

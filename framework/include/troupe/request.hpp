@@ -29,6 +29,15 @@ namespace troupe {
 
 class actor_base;
 
+/// Tag for actor_base::request: the request is not part of the request tree being served. It
+/// does not inherit the served request's deadline, and cancelling the handler neither
+/// cancels it nor interrupts a co_await on it (Go's context.WithoutCancel). A cancelled
+/// coroutine handler makes its clean-up requests this way.
+struct detached_t {
+  explicit constexpr detached_t() = default;
+};
+inline constexpr detached_t detached{};
+
 namespace detail {
 
 /// A message sent to an empty handle: a dead letter of the sender's system (or the current
@@ -36,9 +45,12 @@ namespace detail {
 /// in: it is dropped and logged at debug level through spdlog's default logger. A request's
 /// reply handle fails with receiver_down as the envelope goes.
 void dead_letter_to_nobody(envelope* e) noexcept;
-/// Links a request `self` makes to the request it is serving (its wait chain, for deadlock
-/// detection), when that can matter. Before the request is sent.
-void link_request(actor_base& self, reply_sink& s);
+/// Makes a request `self` is about to send part of the request tree it is serving (before it is
+/// sent): links it into the wait chain (deadlock detection); unless `detached`, fails it at once
+/// with errc::cancelled if the handler making it was cancelled, and shortens `timeout` to what
+/// is left of the served request's deadline (failing it with errc::timeout if nothing is).
+/// Returns false when it failed the request (then it is not sent).
+bool join_request_tree(actor_base& self, future_state_base& st, duration& timeout, bool detached);
 
 /// Hands `e` to `to` (or bounces it when `to` is empty).
 inline void deliver_to(const actor& to, envelope* e) noexcept {
@@ -54,14 +66,16 @@ void send_from(const actor& to, T&& msg, actor sender) {
 }
 
 template <class R, class T>
-future<R> make_request(const actor& to, T&& msg, duration timeout, actor sender, actor_base* requester = nullptr) {
+future<R> make_request(const actor& to, T&& msg, duration timeout, actor sender, actor_base* requester = nullptr,
+                       bool detached = false) {
   if constexpr (!check_message<T>()) return future<R>();
   auto st = make_state<R>();
+  if (detached) st->set_detached();
   if (!to) {
     st->fail(error(errc::receiver_down, "request to an empty actor handle"));
     return future<R>(std::move(st));
   }
-  if (requester) link_request(*requester, *st);
+  if (requester && !join_request_tree(*requester, *st, timeout, detached)) return future<R>(std::move(st));
   st->arm_timeout(to->system(), timeout);
   system_access::enqueue(*to.get(), make_message(std::forward<T>(msg), std::move(sender), reply_handle(st)));
   return future<R>(std::move(st));

@@ -9,7 +9,9 @@
 // unanswered (wherever it is kept: a member, a capture of a continuation, a coroutine), the
 // requester gets errc::receiver_down at once, as the actor terminates (after on_exit, which may
 // still answer); a later deliver() is then ignored. A promise does not keep its actor alive.
-// Either way a request is never left hanging.
+// Either way a request is never left hanging. If the requester cancels (or times out),
+// cancelled() turns true and an on_cancel() callback runs on the actor; a later deliver() is
+// ignored.
 //
 // delegated<R>: the return type of actor_base::delegate(). Returning it tells the runtime that
 // another actor now answers the request.
@@ -17,6 +19,7 @@
 
 #include <troupe/actor.hpp>
 #include <troupe/detail/envelope.hpp>
+#include <troupe/detail/unique_function.hpp>
 
 #include <memory>
 #include <utility>
@@ -29,6 +32,9 @@ namespace detail {
 /// Makes `self` answer `reply` with receiver_down if it terminates before the reply is
 /// completed elsewhere (a response_promise, a returned future). Defined in actor_base.cpp.
 void hold_reply(actor_base& self, const reply_handle& reply);
+/// Runs `fn` on the current actor once the requester of `reply` stops waiting (at once, through
+/// the actor's mailbox, if it already has). Replaces an earlier callback for that request.
+void on_request_cancelled(const reply_handle& reply, unique_function<void()> fn);
 }  // namespace detail
 
 template <class R>
@@ -45,6 +51,21 @@ class response_promise {
   /// False for a promise made while handling a plain send (nothing to answer), or once the
   /// request is answered (by this promise, or failed because its actor terminated).
   bool pending() const noexcept { return state_ && state_->handle.pending(); }
+
+  /// True once the requester stopped waiting: it cancelled the request (or timed out). An
+  /// answer would be ignored; the work behind it can stop.
+  bool cancelled() const noexcept {
+    auto* s = state_ ? state_->handle.sink() : nullptr;
+    return s && s->cancelled();
+  }
+  /// Runs `fn` on this promise's actor (as a message would run, never concurrently with its
+  /// handlers) when the requester stops waiting; soon, through the mailbox, if it already has.
+  /// Call it from a handler of the actor that made the promise. One callback per request: a
+  /// later call replaces the earlier one. Never runs once the request is answered.
+  template <class F>
+  void on_cancel(F&& fn) {
+    if (state_ && state_->handle.pending()) detail::on_request_cancelled(state_->handle, std::forward<F>(fn));
+  }
 
   template <class U = R>
     requires(!std::is_void_v<R>)

@@ -5,10 +5,14 @@
 //   when_any(f1, f2, ...)     -> future<std::variant<T1, T2, ...>> (index() tells which one)
 //   when_any(vector<future<T>>) -> future<std::pair<std::size_t, T>>
 //
-// when_all fails as soon as any input fails, with that input's error; it does not wait for the
-// others (their results are dropped). when_any completes with the first input that succeeds;
-// it fails only when every input has failed, with the last error. An empty vector gives a ready
-// future (when_all: an empty vector; when_any: errc::cancelled).
+// when_all fails as soon as any input fails, with that input's error, and cancels the others
+// (as asyncio's TaskGroup does, unlike gather): their results would be dropped, so their work
+// stops. when_any completes with the first input that succeeds and cancels the others (the
+// losers); it fails only when every input has failed, with the last error. Cancelling the
+// combined future cancels every input. To keep an input running whatever happens to the
+// others, make it a detached request (troupe::detached): these automatic cancellations pass
+// over it. An empty vector gives a ready future (when_all: an empty vector; when_any:
+// errc::cancelled).
 //
 // Internally the inputs complete on whatever thread completes them; only the combined future's
 // continuation is routed (to the actor that attaches it, as for any future).
@@ -30,8 +34,27 @@ namespace detail {
 template <class T>
 using slot_t = value_or_unit_t<T>;
 
+/// The inputs of a when_all / when_any (filled before any continuation is attached, then only
+/// read): cancelling the combined future cancels them, and the combinator cancels the others
+/// when one input decides the outcome.
+struct when_inputs : cancellable {
+  std::vector<intrusive_ptr<future_state_base>> inputs;
+  std::atomic<bool> decided{false};
+
+  void cancel(cancel_kind why) noexcept override {
+    for (auto& s : inputs) s->cancel(why);
+  }
+  /// Cancels every input but `decider` (a tree cancellation: detached inputs keep running).
+  /// Only the first call does anything (the cancelled inputs' own completions call it again).
+  void cancel_others(std::size_t decider) noexcept {
+    if (decided.exchange(true, std::memory_order_acq_rel)) return;
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      if (i != decider) inputs[i]->cancel(cancel_kind::tree);
+  }
+};
+
 template <class... Ts>
-struct when_all_state {
+struct when_all_state final : when_inputs {
   explicit when_all_state(state_ptr<std::tuple<slot_t<Ts>...>> o) : out(std::move(o)) {}
   std::atomic<std::size_t> remaining{sizeof...(Ts)};
   std::tuple<std::optional<slot_t<Ts>>...> values;
@@ -41,6 +64,7 @@ struct when_all_state {
   void on_result(result<T>&& r) {
     if (!r) {
       out->fail(r.error());  // first failure wins; later completions are ignored by the state
+      cancel_others(I);
     } else {
       if constexpr (std::is_void_v<T>) {
         std::get<I>(values).emplace();
@@ -55,23 +79,33 @@ struct when_all_state {
   }
 };
 
+/// Takes the states out of `fs` into `shared->inputs`, then (only then: a ready input's
+/// continuation may run at once and read the list) attaches `on(shared, index, state)` to each.
+template <class Shared, class... Ts, class On>
+void attach_each(const intrusive_ptr<Shared>& shared, On on, future<Ts>&... fs) {
+  auto states = std::make_tuple(std::move(fs).release_state()...);
+  std::apply([&](auto&... st) { (shared->inputs.emplace_back(st), ...); }, states);
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          auto& st = std::get<I>(states);
+          auto& ref = *st;
+          ref.attach([st = std::move(st), shared, on]() mutable { on.template operator()<I>(*shared, st->take()); });
+        }(),
+        ...);
+  }(std::index_sequence_for<Ts...>{});
+}
+
 }  // namespace detail
 
 template <class... Ts>
 [[nodiscard]] future<std::tuple<detail::slot_t<Ts>...>> when_all(future<Ts>... fs) {
   auto out = detail::make_state<std::tuple<detail::slot_t<Ts>...>>();
-  auto shared = std::make_shared<detail::when_all_state<Ts...>>(out);
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (
-        [&] {
-          auto st = std::move(fs).release_state();
-          auto& ref = *st;
-          ref.attach([st = std::move(st), shared]() mutable {
-            shared->template on_result<I>(st->take());
-          });
-        }(),
-        ...);
-  }(std::index_sequence_for<Ts...>{});
+  auto shared = detail::make_intrusive<detail::when_all_state<Ts...>>(out);
+  shared->inputs.reserve(sizeof...(Ts));
+  out->watch(shared);
+  detail::attach_each(
+      shared, []<std::size_t I>(auto& sh, auto&& r) { sh.template on_result<I>(std::move(r)); }, fs...);
   return future<std::tuple<detail::slot_t<Ts>...>>(std::move(out));
 }
 
@@ -83,22 +117,30 @@ template <class T>
     out->set_value();
     return future<std::vector<V>>(std::move(out));
   }
-  struct shared_state {
+  struct shared_state final : detail::when_inputs {
     std::atomic<std::size_t> remaining;
     std::vector<std::optional<V>> values;
     detail::state_ptr<std::vector<V>> out;
   };
-  auto shared = std::make_shared<shared_state>();
+  auto shared = detail::make_intrusive<shared_state>();
   shared->remaining.store(fs.size(), std::memory_order_relaxed);
   shared->values.resize(fs.size());
   shared->out = out;
-  for (std::size_t i = 0; i < fs.size(); ++i) {
-    auto st = std::move(fs[i]).release_state();
-    auto& ref = *st;
-    ref.attach([st = std::move(st), shared, i]() mutable {
+  std::vector<detail::state_ptr<T>> states;
+  states.reserve(fs.size());
+  shared->inputs.reserve(fs.size());
+  for (auto& f : fs) {
+    states.push_back(std::move(f).release_state());
+    shared->inputs.emplace_back(states.back());
+  }
+  out->watch(shared);
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    auto& ref = *states[i];
+    ref.attach([st = std::move(states[i]), shared, i]() mutable {
       result<T> r = st->take();
       if (!r) {
         shared->out->fail(r.error());
+        shared->cancel_others(i);
       } else if constexpr (std::is_void_v<T>) {
         shared->values[i].emplace();
       } else {
@@ -119,32 +161,29 @@ template <class... Ts>
 [[nodiscard]] future<std::variant<detail::slot_t<Ts>...>> when_any(future<Ts>... fs) {
   using V = std::variant<detail::slot_t<Ts>...>;
   auto out = detail::make_state<V>();
-  struct shared_state {
+  struct shared_state final : detail::when_inputs {
     std::atomic<std::size_t> failures{0};
     detail::state_ptr<V> out;
   };
-  auto shared = std::make_shared<shared_state>();
+  auto shared = detail::make_intrusive<shared_state>();
   shared->out = out;
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (
-        [&] {
-          auto st = std::move(fs).release_state();
-          auto& ref = *st;
-          ref.attach([st = std::move(st), shared]() mutable {
-            auto r = st->take();
-            if (r) {
-              if constexpr (std::is_void_v<std::tuple_element_t<I, std::tuple<Ts...>>>) {
-                shared->out->set_value(std::in_place_index<I>);
-              } else {
-                shared->out->set_value(std::in_place_index<I>, std::move(*r));
-              }
-            } else if (shared->failures.fetch_add(1, std::memory_order_acq_rel) + 1 == sizeof...(Ts)) {
-              shared->out->fail(r.error());
-            }
-          });
-        }(),
-        ...);
-  }(std::index_sequence_for<Ts...>{});
+  shared->inputs.reserve(sizeof...(Ts));
+  out->watch(shared);
+  detail::attach_each(
+      shared,
+      []<std::size_t I>(shared_state& sh, auto&& r) {
+        if (r) {
+          if constexpr (std::is_void_v<std::tuple_element_t<I, std::tuple<Ts...>>>) {
+            sh.out->set_value(std::in_place_index<I>);
+          } else {
+            sh.out->set_value(std::in_place_index<I>, std::move(*r));
+          }
+          sh.cancel_others(I);  // the losers
+        } else if (sh.failures.fetch_add(1, std::memory_order_acq_rel) + 1 == sizeof...(Ts)) {
+          sh.out->fail(r.error());
+        }
+      },
+      fs...);
   return future<V>(std::move(out));
 }
 
@@ -156,18 +195,25 @@ template <class T>
     out->fail(error(errc::cancelled, "when_any of no futures"));
     return future<P>(std::move(out));
   }
-  struct shared_state {
+  struct shared_state final : detail::when_inputs {
     std::atomic<std::size_t> failures{0};
     std::size_t total = 0;
     detail::state_ptr<P> out;
   };
-  auto shared = std::make_shared<shared_state>();
+  auto shared = detail::make_intrusive<shared_state>();
   shared->total = fs.size();
   shared->out = out;
-  for (std::size_t i = 0; i < fs.size(); ++i) {
-    auto st = std::move(fs[i]).release_state();
-    auto& ref = *st;
-    ref.attach([st = std::move(st), shared, i]() mutable {
+  std::vector<detail::state_ptr<T>> states;
+  states.reserve(fs.size());
+  shared->inputs.reserve(fs.size());
+  for (auto& f : fs) {
+    states.push_back(std::move(f).release_state());
+    shared->inputs.emplace_back(states.back());
+  }
+  out->watch(shared);
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    auto& ref = *states[i];
+    ref.attach([st = std::move(states[i]), shared, i]() mutable {
       auto r = st->take();
       if (r) {
         if constexpr (std::is_void_v<T>) {
@@ -175,6 +221,7 @@ template <class T>
         } else {
           shared->out->set_value(i, std::move(*r));
         }
+        shared->cancel_others(i);  // the losers
       } else if (shared->failures.fetch_add(1, std::memory_order_acq_rel) + 1 == shared->total) {
         shared->out->fail(r.error());
       }

@@ -13,7 +13,10 @@
 #include <troupe/detail/unique_function.hpp>
 #include <troupe/error.hpp>
 #include <troupe/result.hpp>
+#include <troupe/time.hpp>
 #include <troupe/type_meta.hpp>
+
+#include <atomic>
 
 #include <coroutine>
 #include <utility>
@@ -35,16 +38,76 @@ struct call_link : ref_counted {
 
 struct task_promise_base;
 
+/// Why something is cancelled. `explicit_`: somebody asked for it (future::cancel, a scope's
+/// cancel, a request cancelled across the wire). `tree`: it belongs to a request tree that is
+/// being cancelled (its handler was cancelled); work started with troupe::detached is outside
+/// every tree and ignores this kind.
+enum class cancel_kind : std::uint8_t { explicit_, tree };
+
+/// Something that can be told to stop: a future's state (which then tells its own producer), a
+/// handler coroutine, a remote request. cancel() may be called from any thread, any number of
+/// times; only the first one that finds the work still running does anything.
+class cancellable : public ref_counted {
+ public:
+  virtual void cancel(cancel_kind why) noexcept = 0;
+};
+
 /// Where a request's reply goes. A future's shared state is one; the net layer adds one that
 /// sends the reply back over the wire. deliver() and fail() may be called from any thread; only
 /// the first completion of a sink counts, later ones are ignored.
-class reply_sink : public ref_counted {
+///
+/// Cancellation flows the other way, from the requester to whoever works on the request: that
+/// one registers itself with watch() (a coroutine handler, the future a handler returned, the
+/// connection a request went out on); when the requester stops waiting (it cancelled, or its
+/// timeout passed), mark_cancelled() tells it, once. The slot holds null (nobody watches yet),
+/// the watcher (one reference), or a sentinel once the requester gave up; the exchange and the
+/// compare-exchange on it decide who tells whom, so a watcher is told exactly once even when it
+/// registers while the requester cancels. A completion by the receiver leaves the slot alone
+/// (cancel then finds the sink completed and does nothing); the watcher is released with the
+/// sink.
+class reply_sink : public cancellable {
  public:
+  reply_sink() noexcept = default;
+  ~reply_sink() override {
+    cancellable* h = hook_.load(std::memory_order_acquire);
+    if (h && h != gave_up()) h->release();
+  }
+
   /// `value` points at an object of type `type`; the sink moves from it.
   virtual void deliver(const type_meta* type, void* value) = 0;
   virtual void fail(error e) noexcept = 0;
   /// True once the sink has taken a completion (later ones are ignored). Any thread.
   virtual bool completed() const noexcept = 0;
+
+  /// True once the requester stopped waiting (it cancelled the request, or timed out): nobody
+  /// wants the answer, so the receiver may drop the work. Any thread.
+  bool cancelled() const noexcept { return hook_.load(std::memory_order_acquire) == gave_up(); }
+
+  /// Makes `w` be told (w->cancel(cancel_kind::tree)) when the requester stops waiting, unless it
+  /// already has: then returns false and registers nothing. Replaces an earlier watcher (the
+  /// request changed hands). Any thread.
+  bool watch(intrusive_ptr<cancellable> w) noexcept {
+    cancellable* cur = hook_.load(std::memory_order_acquire);
+    cancellable* mine = w.detach();
+    while (cur != gave_up()) {
+      if (hook_.compare_exchange_weak(cur, mine, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        if (cur) cur->release();
+        return true;
+      }
+    }
+    if (mine) mine->release();
+    return false;
+  }
+  /// Stops `w` from being told (it finished the work): only if it is still the watcher.
+  void unwatch(const cancellable* w) noexcept {
+    cancellable* cur = hook_.load(std::memory_order_acquire);
+    if (cur == w && hook_.compare_exchange_strong(cur, nullptr, std::memory_order_acq_rel)) cur->release();
+  }
+
+  /// The point in the system's timer clock after which the requester stops waiting
+  /// (time_point::max(): none). Set before the request is sent; what requests made while
+  /// serving it inherit.
+  time_point deadline = time_point::max();
 
   /// Who waits on this request, transitively (set by the requester before the request is sent,
   /// read by the receiver): what deadlock detection follows.
@@ -53,6 +116,28 @@ class reply_sink : public ref_counted {
   /// Written when the request is enqueued and when it is received (tracing on only).
   trace_request_stamp trace;
 #endif
+
+ protected:
+  /// The requester gave up: tells the watcher (with `why`), once. False if it had already.
+  bool mark_cancelled(cancel_kind why = cancel_kind::tree) noexcept {
+    cancellable* h = hook_.exchange(gave_up(), std::memory_order_acq_rel);
+    if (h == gave_up()) return false;
+    if (h) {
+      h->cancel(why);
+      h->release();
+    }
+    return true;
+  }
+  /// The work is done: lets the watcher go (a chain of derived futures then frees as it
+  /// completes, not all at once at its end).
+  void drop_watcher() noexcept {
+    cancellable* h = hook_.load(std::memory_order_acquire);
+    if (h && h != gave_up() && hook_.compare_exchange_strong(h, nullptr, std::memory_order_acq_rel)) h->release();
+  }
+
+ private:
+  static cancellable* gave_up() noexcept { return reinterpret_cast<cancellable*>(alignof(cancellable)); }
+  std::atomic<cancellable*> hook_{nullptr};
 };
 
 /// The right to answer one request, held by the request's envelope and then by whoever answers

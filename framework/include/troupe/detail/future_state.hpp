@@ -60,6 +60,20 @@ class future_state_base : public reply_sink, public timer_node {
     publish();
   }
 
+  /// Completes the state with errc::cancelled, if it is still pending, and tells whoever
+  /// produces its result (the receiver of a request, the source of a then(), the inputs of a
+  /// when_all...) to stop. A state marked detached ignores cancel_kind::tree.
+  void cancel(cancel_kind why) noexcept final { try_cancel(why); }
+  /// cancel(), telling whether this call completed the state.
+  bool try_cancel(cancel_kind why) noexcept {
+    if (why == cancel_kind::tree && detached_) return false;
+    return give_up(error(errc::cancelled), why);
+  }
+
+  /// Outside every request tree (troupe::detached): a cancelled tree does not cancel it.
+  bool detached() const noexcept { return detached_; }
+  void set_detached() noexcept { detached_ = true; }
+
   /// Runs `f` once the result is ready: right now on this thread if it already is, otherwise
   /// on the completing thread. Only one continuation per state.
   template <class F>
@@ -78,7 +92,7 @@ class future_state_base : public reply_sink, public timer_node {
 #if TROUPE_TRACE_HOOKS
     trace_quiet = true;  // a request's timeout: recorded as a timeout, not as a timer
 #endif
-    if (after != infinite) arm_timer(sys, *this, after);
+    if (after != infinite) deadline = arm_timer(sys, *this, after);
   }
 
   /// Its only consumer is gone for good (a destroyed coroutine that awaited it): a delay stops
@@ -89,21 +103,31 @@ class future_state_base : public reply_sink, public timer_node {
 
   /// The future was dropped without consuming this state: a failure is reported (once, by
   /// whichever of this call and the completion comes second), except errc::cancelled, which
-  /// only says that the system stopped.
+  /// only says that the work was called off (by someone who knows it).
   void drop_consumer() noexcept {
     if (flags_.fetch_or(dropped_bit, std::memory_order_acq_rel) & ready_bit) report_if_failed();
   }
 
   /// Blocks the calling (non-actor) thread until ready or the deadline passes.
-  bool wait(const time_point* deadline) noexcept {
+  bool wait(const time_point* until) noexcept {
     if (ready()) return true;
     flags_.fetch_or(waiter_bit, std::memory_order_acq_rel);
-    return park_until_ready(*this, deadline);
+    return park_until_ready(*this, until);
   }
 
  protected:
   static constexpr std::uint8_t claimed_bit = 1, ready_bit = 2, continuation_bit = 4, waiter_bit = 8,
                                 dropped_bit = 16;
+
+  /// The consumer's side stops waiting with `e`: completes the state (if pending) and tells its
+  /// producer.
+  bool give_up(error e, cancel_kind why) noexcept {
+    if (!claim()) return false;
+    error_.emplace(std::move(e));
+    mark_cancelled(why);
+    publish();
+    return true;
+  }
 
   void report_if_failed() noexcept {
     if (error_ && error_->code() != errc::cancelled) report_unobserved_failure(*error_);
@@ -114,6 +138,7 @@ class future_state_base : public reply_sink, public timer_node {
   }
   void publish() noexcept {
     if (armed()) cancel_timer(*this);
+    drop_watcher();
     auto prev = flags_.fetch_or(ready_bit, std::memory_order_acq_rel);
     if (prev & waiter_bit) unpark_waiters(*this);
     if (prev & continuation_bit) run_continuation(*this);
@@ -122,11 +147,13 @@ class future_state_base : public reply_sink, public timer_node {
 
   void on_timer(bool cancelled) noexcept override {
     if (!cancelled && tracing()) [[unlikely]] trace_timeout(*this);
-    fail(cancelled ? errc::cancelled : errc::timeout);
+    // The requester stops waiting: its receiver is told (and may drop the work).
+    give_up(cancelled ? errc::cancelled : errc::timeout, cancel_kind::tree);
   }
 
   std::optional<error> error_;
   bool delay_ = false;
+  bool detached_ = false;
 
  private:
   friend class continuation_trampoline;

@@ -44,6 +44,7 @@ class system_access {
   static actor_registry& registry(actor_system& sys) noexcept;
   static blocking_pool& blocking_jobs(actor_system& sys) noexcept;
   static void count_dead_letter(actor_system& sys) noexcept;
+  static void count_cancelled_drop(actor_system& sys) noexcept;
   /// Marks the calling thread, for the rest of its life, as one that serves actors (like
   /// troupe::net's network thread): future::get() there fails with errc::blocking_in_actor
   /// instead of blocking the thread that would complete what it waits for.

@@ -15,6 +15,11 @@ class actor_base;
 namespace troupe::detail {
 
 struct task_promise_base;
+class future_state_base;
+class cancellable;
+
+/// The handler coroutine `p` (a root) lets go of the watcher it registered on its request.
+void task_watcher_gone(task_promise_base& p) noexcept;
 
 /// Book-keeping of a handler coroutine started by the runtime (defined in actor_base.cpp): the
 /// actor keeps a list of its running handler coroutines and destroys those still suspended
@@ -49,10 +54,17 @@ struct task_promise_base {
   // The root frame's promise (this one for a root), and the root's number on its actor.
   task_promise_base* root_promise = nullptr;
   std::uint64_t serial = 0;
+  // Cancellation (roots only): the future the chain is suspended on now (held by its awaiter),
+  // the watcher registered on the request it serves (at its first suspension), and whether
+  // that request was cancelled (then every later co_await fails at once with errc::cancelled).
+  future_state_base* awaiting = nullptr;
+  cancellable* watcher = nullptr;
+  bool cancelled = false;
 
   task_promise_base() = default;
   task_promise_base(const task_promise_base&) = delete;
   ~task_promise_base() {
+    if (watcher) task_watcher_gone(*this);
     delete kept_message;
     if (detached && self) task_frame_unref(*self);
   }

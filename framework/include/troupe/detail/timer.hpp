@@ -54,8 +54,9 @@ class timer_node {
   std::atomic<actor_system*> system_{nullptr};
 };
 
-/// Queues `node` to fire after `after` (ignored when `after` is troupe::infinite).
-void arm_timer(actor_system& sys, timer_node& node, duration after);
+/// Queues `node` to fire after `after` (ignored when `after` is troupe::infinite); returns the
+/// deadline (time_point::max() for none).
+time_point arm_timer(actor_system& sys, timer_node& node, duration after);
 /// Removes `node` if still queued. Safe to call from any thread, any number of times.
 void cancel_timer(timer_node& node) noexcept;
 
