@@ -3,6 +3,7 @@
 #include <troupe/actor_base.hpp>
 #include <troupe/actor_system.hpp>
 #include <troupe/behavior.hpp>
+#include <troupe/task_group.hpp>
 
 #include "actor_internals.hpp"
 #include "dead_letters.hpp"
@@ -237,6 +238,26 @@ void on_request_cancelled(const reply_handle& reply, unique_function<void()> fn)
   if (!s->watch(w)) w->cancel(cancel_kind::tree);  // already cancelled: runs soon
 }
 
+weak_actor group_owner() {
+  if (!tls_current) throw std::logic_error("troupe::task_group: make it on an actor (in a handler or a coroutine handler)");
+  return weak_actor(tls_current->handle());
+}
+
+void cancel_group_on_actor(const weak_actor& owner, std::weak_ptr<group_core> core) noexcept {
+  if (tls_current && tls_current == owner.address()) {
+    if (auto c = core.lock()) c->cancel_all();
+    return;
+  }
+  actor a = owner.lock();
+  if (!a) return;
+  try {
+    post_continuation(std::move(a), new continuation_envelope([core = std::move(core)] {
+                        if (auto c = core.lock()) c->cancel_all();
+                      }));
+  } catch (...) {  // out of memory: the group is not cancelled
+  }
+}
+
 void cancel_task(task_promise_base& p) noexcept {
   if (p.cancelled) return;
   p.cancelled = true;
@@ -313,6 +334,15 @@ bool actor_base::cancellation_requested() const noexcept {
     return s && s->cancelled();
   }
   return current_ && current_->reply && current_->reply.sink()->cancelled();
+}
+
+time_point actor_base::request_deadline() const noexcept {
+  const detail::reply_sink* s = nullptr;
+  if (detail::task_promise_base* p = extras_ ? extras_->running_task : nullptr)
+    s = p->reply.sink();
+  else if (current_)
+    s = current_->reply.sink();
+  return s ? s->deadline : time_point::max();
 }
 
 const actor& actor_base::current_sender() const noexcept {

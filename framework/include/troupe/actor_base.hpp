@@ -157,6 +157,11 @@ class actor_base : public abstract_actor, private resumable, public detail::uses
   /// whose requester stopped waiting: it was cancelled (or timed out). A long loop in a handler
   /// can check it between steps; awaiting in a cancelled coroutine fails at once anyway.
   bool cancellation_requested() const noexcept;
+  /// When the requester of the request being served (by the running handler or coroutine
+  /// handler) stops waiting, on the system's timer clock (system().timers().now());
+  /// time_point::max() if it set no timeout, or no request is being served. Requests made
+  /// now inherit it (unless troupe::detached).
+  time_point request_deadline() const noexcept;
 
   /// Forwards the request being handled to `to`, which then answers the original requester
   /// directly (the original sender stays the sender). Return the result from the handler.

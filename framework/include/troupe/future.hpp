@@ -180,6 +180,19 @@ struct future_awaiter {
 
 }  // namespace detail
 
+/// Cancels one future from anywhere (see future::canceller). Empty: cancel() does nothing.
+class cancel_handle {
+ public:
+  cancel_handle() noexcept = default;
+  explicit cancel_handle(detail::intrusive_ptr<detail::future_state_base> st) noexcept : st_(std::move(st)) {}
+  /// As future::cancel: true if this call cancelled it (it was still pending).
+  bool cancel() const noexcept { return st_ && st_->try_cancel(detail::cancel_kind::explicit_); }
+  explicit operator bool() const noexcept { return static_cast<bool>(st_); }
+
+ private:
+  detail::intrusive_ptr<detail::future_state_base> st_;
+};
+
 template <class T>
 class future {
  public:
@@ -277,6 +290,9 @@ class future {
   /// nothing, if the result was already there (or the future is empty). Any thread; the future
   /// stays valid, to be consumed as usual.
   bool cancel() noexcept { return st_ && st_->try_cancel(detail::cancel_kind::explicit_); }
+  /// A copyable, thread-safe handle that cancels this future (JavaScript's AbortController):
+  /// for another thread, or for after the future was consumed (then, co_await, get).
+  cancel_handle canceller() const noexcept { return cancel_handle(st_); }
 
   /// co_await yields result<T>; on an actor the coroutine resumes on that actor.
   detail::future_awaiter<T> operator co_await() && noexcept { return {std::exchange(st_, {})}; }

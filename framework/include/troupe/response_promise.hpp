@@ -64,7 +64,7 @@ class response_promise {
   /// later call replaces the earlier one. Never runs once the request is answered.
   template <class F>
   void on_cancel(F&& fn) {
-    if (state_ && state_->handle.pending()) detail::on_request_cancelled(state_->handle, std::forward<F>(fn));
+    if (state_ && state_->handle) detail::on_request_cancelled(state_->handle, std::forward<F>(fn));
   }
 
   template <class U = R>

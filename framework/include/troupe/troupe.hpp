@@ -15,6 +15,7 @@
 #include <troupe/response_promise.hpp>
 #include <troupe/result.hpp>
 #include <troupe/task.hpp>
+#include <troupe/task_group.hpp>
 #include <troupe/time.hpp>
 #include <troupe/typed_actor.hpp>
 #include <troupe/when.hpp>
