@@ -156,6 +156,10 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     // Local actors whose handles went to the peer inside values: kept alive while the
     // connection lasts, as a handle the peer holds would keep a local actor alive.
     std::unordered_map<actor_id, actor> held;
+    // Requests from the peer not answered yet (any thread, under in_m): a cancel frame or the
+    // connection's loss cancels them.
+    std::mutex in_m;
+    std::unordered_map<std::uint64_t, troupe::detail::intrusive_ptr<troupe::detail::reply_sink>> incoming;
     std::weak_ptr<impl> owner_ref;  // for work done after the node may be gone
     std::size_t max_queued;
     bool stalled = false;
@@ -221,8 +225,9 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   std::map<node_id, std::shared_ptr<connection>> by_peer;
   std::atomic<std::uint64_t> next_request{1};
   struct pending_request {
-    troupe::detail::reply_handle reply;
+    troupe::detail::reply_handle reply;  // empty once cancelled: the reply the peer still sends is ignored
     const connection* conn;  // the connection it went out on
+    std::weak_ptr<connection> wconn;
   };
   std::mutex requests_m;
   std::unordered_map<std::uint64_t, pending_request> requests;  // sent to remote actors
@@ -382,6 +387,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       case frame_type::lookup: return on_lookup(c, r);
       case frame_type::lookup_reply: return on_lookup_reply(c, r);
       case frame_type::signal: return on_signal(c, r);
+      case frame_type::cancel: return on_cancel(c, r);
       default:
         return drop(c, "a frame of type " + std::to_string(static_cast<int>(f.type)) + " this node does not serve yet");
     }
@@ -408,6 +414,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     const actor_id from = r.u64();
     const actor_id to = r.u64();
     const std::uint64_t request = r.u64();
+    const std::uint64_t budget_us = request ? r.u64() : 0;
     const std::uint32_t number = r.u32();
     if (!r.ok() || number >= c.in_types.size()) return drop(c, "a malformed message header");
     const message_type* t = c.in_types[number];
@@ -424,9 +431,39 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       return dead_letter("from " + c.peer.to_string() + " to actor " + std::to_string(to) + ": no such actor here");
     }
     if (from) e->sender = proxy(c.peer, from);
-    if (request) e->reply = troupe::detail::reply_handle(make_reply_sink(c, request));
+    if (request) {
+      auto sink = make_reply_sink(c, request);
+      if (budget_us) {
+        // The requester's deadline, on this node's clock: what requests made here inherit.
+        const duration left = std::chrono::duration_cast<duration>(std::chrono::microseconds(budget_us));
+        const time_point now = sys.timers().now();
+        sink->deadline = left >= time_point::max() - now ? time_point::max() : now + left;
+      }
+      {
+        std::lock_guard lock(c.in_m);
+        c.incoming[request] = sink;
+      }
+      e->reply = troupe::detail::reply_handle(std::move(sink));
+    }
     // Straight to the actor, no hop; one that has exited bounces it (receiver_down, dead letter).
     troupe::detail::system_access::enqueue(*target, e.release());
+  }
+
+  /// The peer no longer wants the reply to `request`: the work here is cancelled (dropped if not
+  /// started) and the request answered at once with errc::cancelled, so that every request
+  /// still gets exactly one reply. A request already answered: nothing to do.
+  void on_cancel(connection& c, reader& r) {
+    const std::uint64_t request = r.u64();
+    if (!r.ok() || !r.at_end()) return drop(c, "a malformed cancel");
+    troupe::detail::intrusive_ptr<troupe::detail::reply_sink> sink;
+    {
+      std::lock_guard lock(c.in_m);
+      auto it = c.incoming.find(request);
+      if (it == c.incoming.end()) return;
+      sink = std::move(it->second);
+      c.incoming.erase(it);
+    }
+    sink->cancel(troupe::detail::cancel_kind::explicit_);  // (a remote_reply: answers it, too)
   }
 
   /// The local actor `id` that messages arriving on `c` are for: its address, valid while the
@@ -540,6 +577,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       }
     }
     if (!known) return drop(c, "a reply to no request of this node");
+    if (!reply) return;  // cancelled here: the peer's answer (or its acknowledgement) goes nowhere
     if (status == 1) {
       error e(errc::user);
       read(r, e);
@@ -712,7 +750,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
         writer w(value.bytes, &handles);
         t->write_message(w, *e);
       }
-      if (value.bytes.size() + 29 > cfg.max_frame) {  // (29: the message header)
+      if (value.bytes.size() + 37 > cfg.max_frame) {  // (37: the longest message header)
         const error big(errc::handler_exception, "the message does not fit in a frame (node_config::max_frame is " +
                                                      std::to_string(cfg.max_frame) + " bytes)");
         if (e->reply) e->reply.fail(big);
@@ -727,25 +765,68 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       const std::uint32_t number = type_number(*c, t);
       const actor_id from = sender_id(*c, e->sender);
       const std::uint64_t request = e->reply ? next_request.fetch_add(1, std::memory_order_relaxed) : 0;
+      std::uint64_t budget_us = 0;  // the time the requester still waits (0: no limit)
+      if (request) {
+        const time_point deadline = e->reply.sink()->deadline;
+        if (deadline != time_point::max()) {
+          const auto left = std::chrono::ceil<std::chrono::microseconds>(deadline - sys.timers().now()).count();
+          budget_us = left > 0 ? static_cast<std::uint64_t>(left) : 1;
+        }
+      }
       hold(*c, value.handles);
       append_frame(*c, frame_type::message, [&](writer& w) {
         w.u64(from);
         w.u64(to);
         w.u64(request);
+        if (request) w.u64(budget_us);
         w.u32(number);
         w.bytes(value.bytes.data(), value.bytes.size());
       });
       if (request) {
         // Registered before the frame leaves (it leaves under out_m, which we hold): its reply
         // cannot come first, and lost() (which closes under out_m) fails it if it never comes.
-        std::lock_guard rl(requests_m);
-        requests.emplace(request, pending_request{std::move(e->reply), c.get()});
+        troupe::detail::reply_sink* sink = e->reply.sink();
+        {
+          std::lock_guard rl(requests_m);
+          requests.emplace(request, pending_request{std::move(e->reply), c.get(), c});
+        }
+        // If the requester stops waiting, the peer is told (a cancel frame).
+        sink->watch(troupe::detail::make_intrusive<remote_cancel>(weak_from_this(), request));
       }
       c->flush_soon(lock);
       return true;
     } catch (const std::exception& ex) {
       if (e->reply) e->reply.fail(error(errc::handler_exception, std::string("cannot serialize: ") + ex.what()));
       return false;
+    }
+  }
+
+  /// Watches a request sent to a remote actor: when its requester stops waiting (a cancel, a
+  /// timeout), the peer is told.
+  struct remote_cancel final : troupe::detail::cancellable {
+    remote_cancel(std::weak_ptr<impl> o, std::uint64_t r) noexcept : owner(std::move(o)), request(r) {}
+    std::weak_ptr<impl> owner;
+    std::uint64_t request;
+    void cancel(troupe::detail::cancel_kind) noexcept override {
+      if (auto me = owner.lock()) me->cancel_remote(request);
+    }
+  };
+
+  /// Sends a cancel frame for `request` (still pending: its reply, when it comes, is ignored).
+  void cancel_remote(std::uint64_t request) noexcept {
+    std::shared_ptr<connection> c;
+    troupe::detail::reply_handle gone;  // (released outside the lock)
+    {
+      std::lock_guard lock(requests_m);
+      auto it = requests.find(request);
+      if (it == requests.end() || !it->second.reply) return;
+      gone = std::move(it->second.reply);
+      c = it->second.wconn.lock();
+    }
+    if (!c) return;
+    try {
+      send_frame(*c, frame_type::cancel, [&](writer& w) { w.u64(request); });
+    } catch (...) {  // out of memory: the peer works on; its reply is ignored
     }
   }
 
@@ -821,11 +902,19 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     remote_reply(std::weak_ptr<impl> o, std::weak_ptr<connection> c, std::uint64_t r)
         : owner(std::move(o)), conn(std::move(c)), request(r) {}
 
+    /// Answered: the connection forgets it (a cancel frame for it is now too late).
+    void forget(connection& c) noexcept {
+      std::lock_guard lock(c.in_m);
+      auto it = c.incoming.find(request);
+      if (it != c.incoming.end() && it->second.get() == this) c.incoming.erase(it);
+    }
+
     void deliver(const type_meta* type, void* value) override {
       if (done.exchange(true)) return;
       auto keep = owner.lock();
       auto c = conn.lock();
       if (!keep || !c) return;  // the connection is gone: the requester fails it with disconnected
+      forget(*c);
       impl& me = *keep;
       const message_type* t = me.cfg.types->find(type);
       if (!t) {
@@ -859,14 +948,24 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       if (done.exchange(true)) return;
       auto keep = owner.lock();
       auto c = conn.lock();
-      if (keep && c) send_error(*c, std::move(e));
+      if (!keep || !c) return;
+      forget(*c);
+      send_error(*c, std::move(e));
     }
     bool completed() const noexcept override { return done.load(); }
     /// The requester stopped waiting (a cancel frame, or its connection was lost): no reply
     /// goes back, and whoever works on the request here is told.
+    /// The requester stopped waiting (a cancel frame, or the connection was lost): whoever
+    /// works on the request here is told, and the request is answered with errc::cancelled at
+    /// once (on a lost connection nothing goes out), so it still gets exactly one reply.
     void cancel(troupe::detail::cancel_kind why) noexcept override {
       if (done.exchange(true)) return;
       mark_cancelled(why);
+      auto keep = owner.lock();
+      auto c = conn.lock();
+      if (!keep || !c) return;
+      forget(*c);
+      send_error(*c, error(errc::cancelled, "cancelled by the requester"));
     }
 
     void send_error(connection& c, error e) noexcept {
@@ -1095,6 +1194,14 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       }
     }
     for (auto& f : failed) f.fail(gone);
+    // The peer's requests: nobody waits for them any more, so the work on them stops.
+    std::unordered_map<std::uint64_t, troupe::detail::intrusive_ptr<troupe::detail::reply_sink>> orphans;
+    {
+      std::lock_guard lock(c.in_m);
+      orphans.swap(c.incoming);
+    }
+    for (auto& [id, sink] : orphans) sink->cancel(troupe::detail::cancel_kind::explicit_);
+    orphans.clear();
     for (auto l = lookups.begin(); l != lookups.end();) {
       if (l->second.conn == &c) {
         l->second.result->fail(gone);

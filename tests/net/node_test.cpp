@@ -102,7 +102,7 @@ class raw_peer {
   /// Completes the handshake as node `me` with `secret`; returns the node's id (0 if refused).
   std::uint64_t handshake(std::uint64_t me, const std::string& secret) {
     const std::array<std::uint8_t, 32> my_nonce{9, 8, 7};
-    send_frame(0x01, hello(1, me, my_nonce));
+    send_frame(0x01, hello(net::protocol_version, me, my_nonce));
     std::uint8_t type = 0;
     std::vector<std::uint8_t> body;
     if (!read_frame(type, body) || type != 0x01 || body.size() != 42) return 0;
@@ -160,7 +160,7 @@ TEST_CASE("a wrong secret is refused with a logged reason", "[net][node]") {
   CHECK(r.error().detail().find("authentication failed") != std::string_view::npos);
   // A hand-written peer with a wrong proof: the node logs why before it answers refuse.
   raw_peer p(port);
-  p.send_frame(hello_frame, p.hello(1, 0x99, {}));
+  p.send_frame(hello_frame, p.hello(net::protocol_version, 0x99, {}));
   std::uint8_t type = 0;
   std::vector<std::uint8_t> body;
   REQUIRE(p.read_frame(type, body));
@@ -182,13 +182,13 @@ TEST_CASE("a hand-written client completes the handshake, and a replayed proof i
   std::vector<std::uint8_t> old_nonce;
   {
     raw_peer p(port);
-    p.send_frame(hello_frame, p.hello(1, me, my_nonce));
+    p.send_frame(hello_frame, p.hello(net::protocol_version, me, my_nonce));
     std::uint8_t type = 0;
     std::vector<std::uint8_t> body;
     REQUIRE(p.read_frame(type, body));
     REQUIRE(type == hello_frame);
     REQUIRE(body.size() == 2 + 8 + 32);
-    CHECK((body[0] | body[1] << 8) == 1);  // protocol version
+    CHECK((body[0] | body[1] << 8) == net::protocol_version);
     std::uint64_t node = 0;
     for (int i = 0; i < 8; ++i) node |= static_cast<std::uint64_t>(body[2 + i]) << (8 * i);
     CHECK(node == n.id().value);
@@ -205,7 +205,7 @@ TEST_CASE("a hand-written client completes the handshake, and a replayed proof i
   }
   // A second connection replays the first one's proof: the node's nonce is new, so it fails.
   raw_peer p(port);
-  p.send_frame(hello_frame, p.hello(1, me, my_nonce));
+  p.send_frame(hello_frame, p.hello(net::protocol_version, me, my_nonce));
   std::uint8_t type = 0;
   std::vector<std::uint8_t> body;
   REQUIRE(p.read_frame(type, body));
@@ -341,14 +341,14 @@ TEST_CASE("before its handshake a connection takes only small frames, and a newe
     p.send_frame(hello_frame, big);
     CHECK(p.closed_by_node());
   }
-  SECTION("a version 2 hello, laid out differently, is refused for its version") {
+  SECTION("a newer version's hello, laid out differently, is refused for its version") {
     raw_peer p(port);
-    std::vector<std::uint8_t> v2{2, 0, 1, 2, 3};  // version 2, then whatever version 2 says
-    p.send_frame(hello_frame, v2);
+    std::vector<std::uint8_t> v3{3, 0, 1, 2, 3};  // version 3, then whatever version 3 says
+    p.send_frame(hello_frame, v3);
     REQUIRE(p.read_frame(type, body));  // the node's hello
     REQUIRE(p.read_frame(type, body));
     CHECK(type == refuse_frame);
-    CHECK(text(body).find("protocol version 2") != std::string::npos);
+    CHECK(text(body).find("protocol version 3") != std::string::npos);
   }
 }
 
@@ -393,6 +393,7 @@ TEST_CASE("a peer that does not read is dropped once max_queued_bytes are waitin
     put_u64(msg, 0);
     put_u64(msg, id);
     put_u64(msg, r);
+    put_u64(msg, 0);  // no time budget
     put_u32(msg, 0);
     put_u32(msg, 256 * 1024);
     p.send_frame(0x11, msg);

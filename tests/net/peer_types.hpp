@@ -35,6 +35,20 @@ struct relay {
   std::string text;
 };
 
+/// To "worker": a coroutine handler that asks "holder" (which never answers) and awaits it; both
+/// report what happens to "tracker" as strings.
+struct slow_job {
+  std::int32_t n;
+};
+/// To "holder": kept unanswered; its cancellation is reported.
+struct hold_job {};
+/// To "tracker": answered with the events reported so far, once there are at least `n`.
+struct await_events {
+  std::int32_t n;
+};
+/// To "worker": answered with the milliseconds left until the request's deadline (-1: none).
+struct deadline_left {};
+
 inline std::shared_ptr<net::type_registry> types() {
   auto t = std::make_shared<net::type_registry>();
   t->add<add>("peer.add");
@@ -44,6 +58,11 @@ inline std::shared_ptr<net::type_registry> types() {
   t->add<echoed>("peer.echoed");
   t->add<relay>("peer.relay");
   t->add<std::vector<std::int32_t>>("peer.ints");
+  t->add<slow_job>("peer.slow_job");
+  t->add<hold_job>("peer.hold_job");
+  t->add<await_events>("peer.await_events");
+  t->add<deadline_left>("peer.deadline_left");
+  t->add<std::vector<std::string>>("peer.strings");
   return t;
 }
 

@@ -11,6 +11,7 @@
 #include <boost/asio.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <sstream>
 #include <variant>
 
@@ -195,4 +196,61 @@ TEST_CASE("across processes, a wrong secret is refused and garbage closes only i
     REQUIRE(sum);
     CHECK(*sum == 3);
   }
+}
+
+TEST_CASE("two processes: cancelling a request, its timeout, or losing the connection stops the work it started there",
+          "[net][process][cancel]") {
+  peer_process b;
+  using events = std::vector<std::string>;
+  auto sorted = [](events e) {
+    std::sort(e.begin(), e.end());
+    return e;
+  };
+  {
+    actor_system sys{two_workers()};
+    net::node a{sys, config()};
+    REQUIRE(a.connect("127.0.0.1", b.port).get(prompt));
+    auto worker = a.lookup(b.id, "worker").get(prompt);
+    auto tracker = a.lookup(b.id, "tracker").get(prompt);
+    REQUIRE(worker);
+    REQUIRE(tracker);
+    // A coroutine there awaits a request to a holder that never answers; cancelled from here.
+    auto f = request<std::int32_t>(*worker, slow_job{1}, std::chrono::seconds(60));
+    auto started = request<events>(*tracker, await_events{1}, prompt).get();
+    REQUIRE(started);
+    CHECK(*started == events{"holder started"});
+    CHECK(f.cancel());
+    CHECK(f.get().error() == errc::cancelled);
+    auto seen = request<events>(*tracker, await_events{3}, prompt).get();
+    REQUIRE(seen);
+    CHECK(sorted(*seen) == events{"holder cancelled", "holder started", "worker resumed: cancelled"});
+    // A timeout stops the work there just the same: the worker's own request inherited the
+    // deadline (it times out there), and the cancel frame follows.
+    auto g = request<std::int32_t>(*worker, slow_job{2}, std::chrono::milliseconds(300));
+    CHECK(g.get(prompt).error() == errc::timeout);
+    seen = request<events>(*tracker, await_events{6}, prompt).get();
+    REQUIRE(seen);
+    auto second = sorted(events(seen->begin() + 3, seen->end()));
+    CHECK((second == events{"holder cancelled", "holder started", "worker resumed: timeout"} ||
+           second == events{"holder cancelled", "holder started", "worker resumed: cancelled"}));
+    // The deadline crosses with the request.
+    auto left = request<std::int32_t>(*worker, deadline_left{}, std::chrono::seconds(5)).get();
+    REQUIRE(left);
+    CHECK(*left > 4000);
+    CHECK(*left <= 5000);
+    CHECK(*request<std::int32_t>(*worker, deadline_left{}, infinite).get(prompt) == -1);
+    // Losing the connection (this node goes away) cancels what it had started there.
+    auto h = request<std::int32_t>(*worker, slow_job{3}, std::chrono::seconds(60));
+    REQUIRE(request<events>(*tracker, await_events{7}, prompt).get());
+    (void)std::move(h).then([](result<std::int32_t>) {});  // (it fails with disconnected: expected)
+  }
+  actor_system sys{two_workers()};
+  net::node a{sys, config()};
+  REQUIRE(a.connect("127.0.0.1", b.port).get(prompt));
+  auto tracker = a.lookup(b.id, "tracker").get(prompt);
+  REQUIRE(tracker);
+  auto seen = request<events>(*tracker, await_events{9}, prompt).get();
+  REQUIRE(seen);
+  CHECK(sorted(events(seen->begin() + 6, seen->end())) ==
+        events{"holder cancelled", "holder started", "worker resumed: cancelled"});
 }

@@ -16,7 +16,7 @@ import sys
 SECRET = b"s3cret"
 LABEL = b"troupe handshake v1"
 HELLO, CHALLENGE, WELCOME, REFUSE = 0x01, 0x02, 0x03, 0x04
-TYPE_DEF, MESSAGE, REPLY, LOOKUP, LOOKUP_REPLY, HEARTBEAT = 0x10, 0x11, 0x12, 0x14, 0x15, 0x16
+TYPE_DEF, MESSAGE, REPLY, LOOKUP, LOOKUP_REPLY, HEARTBEAT, CANCEL = 0x10, 0x11, 0x12, 0x14, 0x15, 0x16, 0x17
 
 
 def fail(why):
@@ -81,11 +81,11 @@ class Conn:
 
     def handshake(self, secret, my_id, check_node=True):
         my_nonce = os.urandom(32)
-        self.send(HELLO, struct.pack("<HQ", 1, my_id) + my_nonce)
+        self.send(HELLO, struct.pack("<HQ", 2, my_id) + my_nonce)
         body = self.expect(HELLO)
         version, node_id = struct.unpack_from("<HQ", body)
         node_nonce = body[10:42]
-        if version != 1:
+        if version != 2:
             fail("protocol version %d" % version)
         # The node's proof covers our nonce first: HMAC(secret, label | my nonce | its nonce | its id | my id).
         proof = self.expect(CHALLENGE)
@@ -103,9 +103,15 @@ class Conn:
         self.send(WELCOME)
         return node_id, None
 
-    def request(self, request_id, to, type_name, value):
+    def send_request(self, request_id, to, type_name, value, budget_us=0):
         number = self.type_number(type_name)
-        self.send(MESSAGE, struct.pack("<QQQI", 0, to, request_id, number) + value)
+        self.send(MESSAGE, struct.pack("<QQQQI", 0, to, request_id, budget_us, number) + value)
+
+    def request(self, request_id, to, type_name, value, budget_us=0):
+        self.send_request(request_id, to, type_name, value, budget_us)
+        return self.reply(request_id)
+
+    def reply(self, request_id):
         body = self.expect(REPLY)
         rid, status = struct.unpack_from("<QB", body)
         if rid != request_id:
@@ -152,6 +158,27 @@ def main():
         if reply[0] != "error" or reply[1] != 2:  # receiver_down
             fail("a request to no actor gave %r" % (reply,))
 
+        # A request with a 5 s budget: the handler sees (about) that much time left.
+        c.send(LOOKUP, struct.pack("<Q", 3) + string("worker"))
+        _, found, worker = struct.unpack("<QBQ", c.expect(LOOKUP_REPLY))
+        if found != 1:
+            fail("lookup of \"worker\" failed")
+        name, value = c.request(4, worker, "peer.deadline_left", b"", budget_us=5_000_000)
+        left = struct.unpack("<i", value)[0]
+        if name != "i32" or not 4000 <= left <= 5000:
+            fail("a 5 s budget left %r ms" % left)
+        name, value = c.request(5, worker, "peer.deadline_left", b"")
+        if struct.unpack("<i", value)[0] != -1:
+            fail("a request without a budget has a deadline")
+
+        # A request that is never answered, cancelled: the node answers it with errc::cancelled.
+        c.send_request(6, worker, "peer.slow_job", struct.pack("<i", 7))
+        c.send(CANCEL, struct.pack("<Q", 6))
+        reply = c.reply(6)
+        if reply[0] != "error" or reply[1] != 10:  # cancelled
+            fail("a cancelled request gave %r" % (reply,))
+        c.send(CANCEL, struct.pack("<Q", 6))  # again: too late, ignored (no second reply)
+
         c.send(LOOKUP, struct.pack("<Q", 2) + string("nobody"))
         lookup_id, found, _ = struct.unpack("<QBQ", c.expect(LOOKUP_REPLY))
         if lookup_id != 2 or found != 0:
@@ -162,7 +189,7 @@ def main():
         if not refused or "authentication failed" not in refused:
             fail("a wrong secret was not refused: %r" % refused)
 
-        print("python client: ok (handshake, lookup, string and add requests, receiver_down, refusal)")
+        print("python client: ok (handshake, lookup, string and add requests, receiver_down, budget, cancel, refusal)")
     finally:
         peer.stdin.close()
         peer.wait(timeout=20)

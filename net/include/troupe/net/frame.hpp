@@ -33,7 +33,7 @@ enum class frame_type : std::uint8_t {
   lookup = 0x14,      // look a published name up
   lookup_reply = 0x15,
   heartbeat = 0x16,   // liveness, both ways
-  cancel = 0x17,      // a requester no longer wants a reply (reserved for cancellation)
+  cancel = 0x17,      // a requester no longer wants the reply to one of its requests
 };
 
 /// Whether `t` is a frame type this version knows.
@@ -42,7 +42,8 @@ constexpr bool known_frame_type(std::uint8_t t) noexcept {
 }
 
 /// The protocol version this build speaks.
-inline constexpr std::uint16_t protocol_version = 1;
+/// Version 2: a request carries its time budget; the cancel frame.
+inline constexpr std::uint16_t protocol_version = 2;
 /// Frame size limit unless configured: 16 MiB.
 inline constexpr std::size_t default_max_frame = std::size_t{16} << 20;
 /// Bytes of the length field and of the type byte.
