@@ -62,17 +62,20 @@ write(os.path.join(here, 'corpus/frame/mixed.bin'),
 # valid handshake first; byte 1 says how the stream is cut. The published actor is actor 1.
 ECHO = 1
 def hello(version, node, nonce=b'\x01' * 32): return frame(0x01, u16(version) + u64(node) + nonce)
-write(os.path.join(here, 'corpus/node/hello.bin'), u8(0) + u8(7) + hello(1, 0xbeef))
+write(os.path.join(here, 'corpus/node/hello.bin'), u8(0) + u8(7) + hello(2, 0xbeef))
 write(os.path.join(here, 'corpus/node/wrong_version.bin'), u8(0) + u8(127) + hello(9, 0xbeef))
 write(os.path.join(here, 'corpus/node/early_message.bin'),
-      u8(0) + u8(3) + frame(0x11, u64(0) + u64(ECHO) + u64(1) + u32(0) + string("x")))
+      u8(0) + u8(3) + frame(0x11, u64(0) + u64(ECHO) + u64(1) + u64(0) + u32(0) + string("x")))
 write(os.path.join(here, 'corpus/node/session.bin'),
       u8(1) + u8(5)
       + frame(0x14, u64(1) + string("echo"))                                   # lookup
       + frame(0x10, u32(0) + string("string"))                                 # type 0
-      + frame(0x11, u64(0) + u64(ECHO) + u64(1) + u32(0) + string("hi"))      # request
-      + frame(0x10, u32(1) + string("fuzz.everything"))                        # type 1
-      + frame(0x11, u64(5) + u64(ECHO) + u64(2) + u32(1) + everything())      # request
+      + frame(0x11, u64(0) + u64(ECHO) + u64(1) + u64(0) + u32(0) + string("hi"))       # request
+      + frame(0x10, u32(1) + string("fuzz.everything"))                                 # type 1
+      + frame(0x11, u64(5) + u64(ECHO) + u64(2) + u64(5000) + u32(1) + everything())   # request, 5 ms
+      + frame(0x11, u64(0) + u64(ECHO) + u64(0) + u32(0) + string("send"))             # a send
+      + frame(0x17, u64(2))                                                             # cancel
+      + frame(0x17, u64(99))                                                            # cancel nothing
       + frame(0x13, u8(3) + u64(5) + u64(ECHO))                                # monitor
       + frame(0x13, u8(1) + u64(5) + u64(ECHO))                                # link
       + frame(0x13, u8(5) + u64(5) + u64(ECHO) + u8(3) + u8(11) + string("x")) # exit, error
@@ -80,7 +83,7 @@ write(os.path.join(here, 'corpus/node/session.bin'),
 write(os.path.join(here, 'corpus/node/unknown_things.bin'),
       u8(1) + u8(64)
       + frame(0x10, u32(0) + string("nobody.knows"))
-      + frame(0x11, u64(0) + u64(ECHO) + u64(1) + u32(0) + b'\x00')            # unknown type
-      + frame(0x11, u64(0) + u64(999) + u64(2) + u32(0) + b'\x00')             # no such actor
+      + frame(0x11, u64(0) + u64(ECHO) + u64(1) + u64(0) + u32(0) + b'\x00')   # unknown type
+      + frame(0x11, u64(0) + u64(999) + u64(2) + u64(0) + u32(0) + b'\x00')    # no such actor
       + frame(0x13, u8(3) + u64(5) + u64(999))                                 # monitor nobody
       + frame(0x12, u64(77) + u8(1) + u8(2) + string("")))                     # reply to nothing
