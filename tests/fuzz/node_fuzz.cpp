@@ -141,7 +141,8 @@ std::vector<std::byte> handshake(const std::vector<std::byte>& from_node) {
   const std::byte* node_nonce = from_node.data() + 15;
   const std::uint64_t me = 0xf00d;
   std::vector<std::byte> my_nonce(32, std::byte{7});
-  std::vector<std::byte> hello{std::byte{1}, std::byte{0}};
+  std::vector<std::byte> hello{static_cast<std::byte>(troupe::net::protocol_version & 0xff),
+                              static_cast<std::byte>(troupe::net::protocol_version >> 8)};
   put_u64(hello, me);
   hello.insert(hello.end(), my_nonce.begin(), my_nonce.end());
   // HMAC(secret, label | the node's nonce | my nonce | u64 me | u64 node)
