@@ -264,15 +264,9 @@ void cancel_task(task_promise_base& p) noexcept {
   if (p.awaiting) p.awaiting->cancel(cancel_kind::tree);
 }
 
-void task_suspending(task_promise_base& task, future_state_base& st) noexcept {
-  if (task.cancelled) {
-    st.cancel(cancel_kind::tree);  // completes it now (unless detached): the coroutine resumes at once
-    return;
-  }
-  task.awaiting = &st;
-  if (task.watcher || !task.self) return;
+void watch_served_request(task_promise_base& task) noexcept {
   reply_sink* served = task.reply.sink();
-  if (!served) return;
+  if (task.watcher || !task.self || !served) return;
   task_watcher* w = nullptr;
   try {
     w = new task_watcher(weak_actor(task.self->handle()), &task);

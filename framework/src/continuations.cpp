@@ -4,6 +4,8 @@
 
 #include "runtime_thread.hpp"
 
+#include <vector>
+
 namespace troupe::detail {
 
 namespace {
@@ -53,6 +55,39 @@ thread_local future_state_base* continuation_trampoline::head_ = nullptr;
 thread_local future_state_base* continuation_trampoline::tail_ = nullptr;
 
 void run_continuation(future_state_base& st) noexcept { continuation_trampoline::run(st); }
+
+namespace {
+thread_local unsigned tls_cancel_depth = 0;
+thread_local std::vector<cancellable*>* tls_cancel_queue = nullptr;  // (made on first deep use)
+}  // namespace
+
+void tell_cancelled(cancellable* h) noexcept {
+  if (tls_cancel_depth >= max_inline_depth) {
+    try {
+      if (!tls_cancel_queue) {
+        static thread_local std::vector<cancellable*> queue;
+        tls_cancel_queue = &queue;
+      }
+      tls_cancel_queue->push_back(h);
+      return;
+    } catch (...) {  // out of memory: tell it now, on this (deeper) stack
+    }
+  }
+  ++tls_cancel_depth;
+  h->cancel(cancel_kind::tree);
+  h->release();
+  if (tls_cancel_depth == 1 && tls_cancel_queue) {
+    // The outermost cancel on this thread: tell what deeper ones queued, each from depth 1.
+    // (Oldest first; a told watcher may queue more.)
+    for (std::size_t i = 0; i < tls_cancel_queue->size(); ++i) {
+      cancellable* next = (*tls_cancel_queue)[i];
+      next->cancel(cancel_kind::tree);
+      next->release();
+    }
+    tls_cancel_queue->clear();
+  }
+  --tls_cancel_depth;
+}
 
 namespace {
 thread_local actor_system* tls_runtime_system = nullptr;

@@ -742,6 +742,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
           dead_letter("to " + peer.to_string() + ": " + why);
         return false;
       }
+      if (e->reply && e->reply.sink()->cancelled()) return false;  // nobody waits for it: not sent
       auto c = connection_to(peer);
       if (!c) return not_connected(peer, to, *e);
       encoded value(scratch());
@@ -782,18 +783,21 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
         w.u32(number);
         w.bytes(value.bytes.data(), value.bytes.size());
       });
+      troupe::detail::intrusive_ptr<troupe::detail::reply_sink> sink;
       if (request) {
         // Registered before the frame leaves (it leaves under out_m, which we hold): its reply
         // cannot come first, and lost() (which closes under out_m) fails it if it never comes.
-        troupe::detail::reply_sink* sink = e->reply.sink();
-        {
-          std::lock_guard rl(requests_m);
-          requests.emplace(request, pending_request{std::move(e->reply), c.get(), c});
-        }
-        // If the requester stops waiting, the peer is told (a cancel frame).
-        sink->watch(troupe::detail::make_intrusive<remote_cancel>(weak_from_this(), request));
+        sink = troupe::detail::intrusive_ptr<troupe::detail::reply_sink>(e->reply.sink());
+        std::lock_guard rl(requests_m);
+        requests.emplace(request, pending_request{std::move(e->reply), c.get(), c});
       }
       c->flush_soon(lock);
+      lock.unlock();
+      // If the requester stops waiting, the peer is told (a cancel frame). Registered outside
+      // the lock (replacing a watcher may run a destructor); if the requester already gave up
+      // (before or since the frame was written), the cancel goes now.
+      if (sink && !sink->watch(troupe::detail::make_intrusive<remote_cancel>(weak_from_this(), request)))
+        cancel_remote(request);
       return true;
     } catch (const std::exception& ex) {
       if (e->reply) e->reply.fail(error(errc::handler_exception, std::string("cannot serialize: ") + ex.what()));
@@ -913,6 +917,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       if (done.exchange(true)) return;
       auto keep = owner.lock();
       auto c = conn.lock();
+      drop_watcher();
       if (!keep || !c) return;  // the connection is gone: the requester fails it with disconnected
       forget(*c);
       impl& me = *keep;
@@ -948,19 +953,18 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       if (done.exchange(true)) return;
       auto keep = owner.lock();
       auto c = conn.lock();
+      drop_watcher();
       if (!keep || !c) return;
       forget(*c);
       send_error(*c, std::move(e));
     }
     bool completed() const noexcept override { return done.load(); }
-    /// The requester stopped waiting (a cancel frame, or its connection was lost): no reply
-    /// goes back, and whoever works on the request here is told.
     /// The requester stopped waiting (a cancel frame, or the connection was lost): whoever
     /// works on the request here is told, and the request is answered with errc::cancelled at
     /// once (on a lost connection nothing goes out), so it still gets exactly one reply.
-    void cancel(troupe::detail::cancel_kind why) noexcept override {
+    void cancel(troupe::detail::cancel_kind) noexcept override {
       if (done.exchange(true)) return;
-      mark_cancelled(why);
+      mark_cancelled();
       auto keep = owner.lock();
       auto c = conn.lock();
       if (!keep || !c) return;

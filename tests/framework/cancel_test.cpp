@@ -526,3 +526,57 @@ TEST_CASE("a blocked get() wakes with errc::cancelled when another thread cancel
   REQUIRE_FALSE(r);
   CHECK(r.error() == errc::cancelled);
 }
+
+TEST_CASE("cancelling the end of a 100,000-link chain, or of a 100,000-step loop, runs in bounded stack",
+          "[framework][cancel]") {
+  testing::test_system t;
+  auto s = std::make_shared<seen>();
+  auto k = t.sys.spawn(keeper, s);
+  // A chain of then()s on a request the keeper never answers.
+  auto f = request<int>(k, work{1}, 60s);
+  for (int i = 0; i < 100'000; ++i) f = std::move(f).then([](int v) { return v + 1; });
+  t.run_until_idle();
+  REQUIRE(s->started == 1);
+  CHECK(f.cancel());
+  t.run_until_idle();
+  CHECK(s->cancels_seen == 1);  // the cancel reached the request at the chain's start
+  CHECK(f.get().error() == errc::cancelled);
+
+  // An asynchronous loop: each step's future is flattened into the one before (forward_to).
+  struct looper {
+    static future<int> step(int i, const actor& to) {
+      if (i == 100'000) return request<int>(to, work{i}, 60s);  // the last step waits on the keeper
+      return make_ready_future(i).then([i, to](int) { return step(i + 1, to); });
+    }
+  };
+  auto loop = looper::step(0, k);
+  t.run_until_idle();
+  REQUIRE(s->started == 2);
+  CHECK(loop.cancel());
+  t.run_until_idle();
+  CHECK(s->cancels_seen == 2);
+}
+
+TEST_CASE("a then() step whose future was cancelled after its input arrived does not run",
+          "[framework][cancel]") {
+  testing::test_system t{7, testing::pick_order::fifo};
+  auto s = std::make_shared<seen>();
+  auto a = t.sys.spawn(answerer, s);
+  auto k = t.sys.spawn(keeper, s);
+  auto handle = std::make_shared<cancel_handle>();
+  auto chain = t.sys.spawn([](actor_base& self, actor a_in, actor k_in, std::shared_ptr<cancel_handle> h) -> behavior {
+    auto kept = std::make_shared<future<int>>();
+    return {[&self, a_in, k_in, h, kept](work w) {
+      *kept = self.request<int>(a_in, work{w.id}, 60s).then([&self, k_in](int v) {
+        return self.request<int>(k_in, work{v}, 60s);  // the next step: must not be sent
+      });
+      *h = kept->canceller();
+    }};
+  }, a, k, handle);
+  t.inject(actor(), chain, work{1});
+  t.expect<work>(chain);
+  t.expect<work>(a);  // answers: the then() step is now queued on `chain`
+  CHECK(handle->cancel());
+  t.run_until_idle();
+  CHECK(s->started == 0);  // the keeper never got the next step's request
+}

@@ -91,9 +91,10 @@ int main(int argc, char** argv) {
   }, tracker);
   auto worker = sys.spawn([](actor_base& self, actor tracker_in, actor holder_in) -> behavior {
     return {
-        [&self, tracker_in, holder_in](slow_job j) -> task<std::int32_t> {
+        [&self, tracker_in, holder_in](slow_job j) -> task<result<std::int32_t>> {
           auto r = co_await self.request<std::int32_t>(holder_in, hold_job{}, std::chrono::seconds(60));
           self.send(tracker_in, std::string("worker resumed: ") + (r ? "a value" : std::string(to_string(r.error().code()))));
+          if (!r) co_return r.error();
           co_return j.n;
         },
         [&self](deadline_left) -> std::int32_t {

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace bench {
 
@@ -35,6 +36,7 @@ struct sizes {
   long skynet_leaves = 1'000'000;  // a power of 10
   long idle_actors = 1'000'000;
   long request_round_trips = 500'000;
+  long cancelled_requests = 200'000;
   int scatter_servers = 100;
   long scatter_rounds = 10'000;
   int idle_cpu_actors = 10'000;
@@ -101,6 +103,11 @@ double remote_stream(const sizes&);
 double remote_request(const sizes&);
 /// ping_pong with tracing on (to a temporary file, deleted after): the recorder's cost.
 double ping_pong_traced(const sizes&);
+/// ns per future::cancel() of a request still waiting in its receiver's mailbox (troupe only:
+/// CAF 0.17 cannot cancel a request). Its reference is request_make.
+double request_cancel(const sizes&);
+/// Both phases of request_cancel's run: ns per request(), ns per cancel().
+std::pair<double, double> cancel_phases(const sizes&);
 }  // namespace troupe_side
 
 // The floors: the same work with no framework (see docs/performance.md, "why this is the limit").
@@ -111,6 +118,8 @@ double troupe_untraced(const sizes&);
 /// troupe's ping_pong built with TROUPE_TRACE_HOOKS=OFF (troupe-bench-nohooks, run as a child
 /// process): the reference for what the hooks cost while tracing is off.
 double troupe_without_hooks(const sizes&);
+/// ns per troupe::request() in the same setting as request_cancel: what cancelling is compared to.
+double request_make(const sizes&);
 }  // namespace floor_side
 
 namespace caf_side {

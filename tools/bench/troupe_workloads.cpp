@@ -3,12 +3,14 @@
 
 #include <troupe/troupe.hpp>
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <string>
 #include <unistd.h>
 #include <memory>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace bench::troupe_side {
@@ -528,4 +530,47 @@ double scatter_gather(const sizes& s) {
   return static_cast<double>(s.scatter_rounds) / secs;
 }
 
+// -- request_cancel ----------------------------------------------------------------------------------
+
+namespace {
+struct hold_until {
+  std::shared_ptr<const std::atomic<bool>> open;  // (a flag the bench thread sets)
+};
+}  // namespace
+
+/// `n` requests made from this thread to a server held busy (so every one waits in its mailbox),
+/// then every one cancelled; then the server drops them all. ns per request() and per cancel().
+std::pair<double, double> cancel_phases(const sizes& s) {
+  troupe::actor_system sys{config(s)};
+  auto open = std::make_shared<std::atomic<bool>>(false);
+  auto server = sys.spawn([](troupe::actor_base&) -> troupe::behavior {
+    return {[](hold_until h) {
+              while (!h.open->load(std::memory_order_acquire)) std::this_thread::yield();
+            },
+            [](add_one a) { return a.x + 1; }};
+  });
+  troupe::send(server, hold_until{open});
+  const long n = s.cancelled_requests;
+  std::vector<troupe::future<long>> fs;
+  fs.reserve(static_cast<std::size_t>(n));
+  auto t0 = clk::now();
+  for (long i = 0; i < n; ++i) fs.push_back(troupe::request<long>(server, add_one{i}, troupe::infinite));
+  const double make = seconds_since(t0);
+  long cancelled = 0;
+  auto t1 = clk::now();
+  for (auto& f : fs) cancelled += f.cancel() ? 1 : 0;
+  const double cancel = seconds_since(t1);
+  open->store(true, std::memory_order_release);
+  auto last = troupe::request<long>(server, add_one{0}, troupe::infinite).get();
+  check(last && cancelled == n && sys.cancelled_requests_dropped() == static_cast<std::size_t>(n),
+        "request_cancel: a request was not cancelled, or not dropped");
+  return {make * 1e9 / static_cast<double>(n), cancel * 1e9 / static_cast<double>(n)};
+}
+
+double request_cancel(const sizes& s) { return cancel_phases(s).second; }
+
 }  // namespace bench::troupe_side
+
+namespace bench::floor_side {
+double request_make(const sizes& s) { return troupe_side::cancel_phases(s).first; }
+}  // namespace bench::floor_side

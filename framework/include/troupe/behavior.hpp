@@ -135,7 +135,8 @@ void apply_handler_result(actor_base& self, envelope& e, R&& r) {
       hold_reply(self, e.reply);
       auto st = std::move(r).release_state();
       auto& ref = *st;
-      e.reply.sink()->watch(st);  // the requester cancelling cancels the future that answers it
+      // The requester cancelling cancels the future that answers it (at once if it already did).
+      if (!e.reply.sink()->watch(st)) ref.cancel(cancel_kind::tree);
       ref.attach([st = std::move(st), reply = std::move(e.reply)]() mutable { reply.complete(st->take()); });
     }
   } else if constexpr (is_result<D>::value) {

@@ -21,6 +21,9 @@
 // bounded stack (see future_state.hpp).
 // Consuming an empty or already consumed future (get, then, co_await, forward_to, when_*) is
 // not undefined: it completes with errc::invalid_future.
+// Cancelling: `cancel()` (or `canceller().cancel()` from another thread) completes a pending
+// future with errc::cancelled and tells its producer to stop, down the request tree (guide,
+// section 20).
 #pragma once
 
 #include <troupe/detail/future_state.hpp>
@@ -60,11 +63,9 @@ task_promise_base* root_promise_of(std::coroutine_handle<P> h) noexcept {
   else
     return nullptr;
 }
-/// A handler coroutine (root `task`) suspends on `st`: remembered, so that cancelling the
-/// coroutine cancels what it waits for; if it was cancelled already, `st` is cancelled now
-/// (unless detached). On the first suspension of a coroutine serving a request, registers it
-/// to be told if that request is cancelled.
-void task_suspending(task_promise_base& task, future_state_base& st) noexcept;
+/// Registers the handler coroutine `task` (a root, suspended) to be told, on its actor, if the
+/// request it serves is cancelled; cancelling it then cancels what it awaits (task.awaiting).
+void watch_served_request(task_promise_base& task) noexcept;
 /// Runs an inline continuation with no current actor set (so that futures it touches do not
 /// route to the actor that happens to be completing it); logs and swallows exceptions.
 void run_detached(unique_function<void()>& fn) noexcept;
@@ -161,11 +162,18 @@ struct future_awaiter {
     if (actor_base* self = current_actor()) {
       if (tracing()) [[unlikely]] trace_suspend();
       task = root_promise_of(h);
-      if (task) task_suspending(*task, *st);
+      // A cancelled coroutine does not wait (sticky cancellation): cancel what it awaits first,
+      // so that attach() finds it complete and the coroutine resumes at once.
+      if (task && task->cancelled) st->cancel(cancel_kind::tree);
       st->attach([target = handle_of(self), h = std::coroutine_handle<>(h), root = frame_to_destroy(h),
                   task = task]() mutable {
         post_resume(std::move(target), h, root, task);
       });
+      if (task) {  // (after attach: if that threw, nothing refers to st)
+        task->awaiting = st.get();
+        // The first suspension of a coroutine serving a request: it is told if that is cancelled.
+        if (!task->watcher && !task->cancelled && task->reply) watch_served_request(*task);
+      }
     } else {
       st->attach([h] { h.resume(); });
     }
@@ -249,7 +257,7 @@ class future {
     auto next = detail::make_state<U>();
     auto src = std::move(*this).release_state();
     auto& src_ref = *src;
-    next->watch(src);  // cancelling what then() returns cancels this future's producer
+    next->watch_fresh(src);  // cancelling what then() returns cancels this future's producer
     if (src_ref.detached()) next->set_detached();
     detail::route_continuation(src_ref, [src = std::move(src), next, f = std::move(f)]() mutable {
       result<T> r = src->take();
@@ -258,6 +266,9 @@ class future {
           next->fail(r.error());
           return;
         }
+        // The future then() returned was cancelled meanwhile (after this value arrived): the
+        // next step is not wanted. (A callback taking result<T> runs whatever happens.)
+        if (next->completed()) return;
       }
       try {
         if constexpr (std::is_void_v<R>) {
@@ -302,7 +313,7 @@ class future {
   void forward_to(detail::state_ptr<U> out) && {
     auto src = std::move(*this).release_state();
     auto& src_ref = *src;
-    out->watch(src);
+    if (!out->watch(src)) src_ref.cancel(detail::cancel_kind::tree);  // `out` was already cancelled
     src_ref.attach([src = std::move(src), out = std::move(out)]() mutable {
       detail::complete_from(*out, src->take());
     });

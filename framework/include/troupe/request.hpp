@@ -9,6 +9,8 @@
 // errc::receiver_down; one that is not answered in time fails with errc::timeout (pass
 // troupe::infinite for none); one whose reply has another type than R fails with
 // errc::type_mismatch; one made without a timeout waits actor_system_config::request_timeout.
+// A request made by an actor while it serves a request inherits what is left of that request's
+// deadline (troupe::detached opts out), and is cancelled with it (guide, section 20).
 // Messages are moved (or copied) into one heap envelope; any movable, sendable type is a message
 // (sendable.hpp: nothing that points into the sender's memory), checked at compile time.
 #pragma once

@@ -18,6 +18,11 @@
 // it awaits) is destroyed as the actor terminates, on the actor, after on_exit; destructors of
 // its locals run then, and its request fails with errc::receiver_down at once.
 //
+// If the request a coroutine handler serves is cancelled (its requester called cancel(), or
+// timed out), the coroutine resumes at its co_await with errc::cancelled, what it awaited is
+// cancelled in turn, and from then on its requests fail at once with errc::cancelled and its
+// co_awaits do not wait (except on troupe::detached requests). See the guide, section 20.
+//
 // A handler coroutine may take its message by value or by reference (const T&, T&&): the
 // message stays alive, in its envelope, until the coroutine finishes.
 //

@@ -21,8 +21,9 @@
 // matters. Cancelling join() (or the handler coroutine awaiting it) cancels the group; so does
 // cancel(). A group destroyed before its work finished (an exception, a co_return without
 // join) cancels that work: the receivers are told and drop it or stop, and its callbacks never
-// run. More work may be added while join() is pending; join() may be called again after it
-// completed, for what was added since.
+// run. More work may be added while join() is pending; join() may be called again (each join
+// completes when the group next has nothing pending). A group that failed or was cancelled
+// stays so: work added later is cancelled at once, and join() fails with the same error.
 //
 // A task_group belongs to the actor that makes it (construct it in a handler, a coroutine
 // handler or a continuation: std::logic_error elsewhere) and is used only there.
@@ -50,7 +51,7 @@ struct group_core {
   bool alive = true;      // the task_group object still exists
   bool cancelled = false;
   std::optional<error> first_error;
-  state_ptr<void> join;  // the pending join(), if any
+  std::vector<state_ptr<void>> joins;  // the pending join()s
 
   void cancel_all() noexcept {
     cancelled = true;
@@ -64,14 +65,14 @@ struct group_core {
     if (--pending == 0) complete_join();
   }
   void complete_join() noexcept {
-    if (!join) return;
-    auto j = std::exchange(join, {});
-    if (first_error)
-      j->fail(*first_error);
-    else if (cancelled)
-      j->fail(error(errc::cancelled, "the task group was cancelled"));
-    else
-      j->set_value(unit{});
+    for (auto& j : std::exchange(joins, {})) {
+      if (first_error)
+        j->fail(*first_error);
+      else if (cancelled)
+        j->fail(error(errc::cancelled, "the task group was cancelled"));
+      else
+        j->set_value(unit{});
+    }
   }
 };
 /// Cancels a group from its join() future: on the group's actor (posted there from elsewhere).
@@ -101,7 +102,6 @@ class task_group {
   template <class T, class F>
   void add(future<T> f, F on_result) {
     auto core = core_;
-    ++core->pending;
     future<void> tracked = std::move(f).then([core, fn = std::move(on_result)](result<T> r) mutable {
       if (core->alive) {
         if constexpr (std::is_invocable_v<F&, result<T>>) {
@@ -115,6 +115,7 @@ class task_group {
       }
       core->finish_one(r ? nullptr : &r.error());
     });
+    ++core->pending;  // (after then(), which may throw: then nothing was added)
     auto st = std::move(tracked).release_state();
     auto& work = core->work;
     if (work.size() >= core->sweep_at) {
@@ -128,8 +129,8 @@ class task_group {
   /// Completes once everything added so far has completed (see the header comment).
   [[nodiscard]] future<void> join() {
     auto st = detail::make_state<void>();
-    core_->join = st;
     st->watch(detail::make_intrusive<canceller>(owner_, core_));
+    core_->joins.push_back(st);
     if (core_->pending == 0) core_->complete_join();
     return future<void>(std::move(st));
   }

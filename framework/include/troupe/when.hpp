@@ -34,9 +34,10 @@ namespace detail {
 template <class T>
 using slot_t = value_or_unit_t<T>;
 
-/// The inputs of a when_all / when_any (filled before any continuation is attached, then only
-/// read): cancelling the combined future cancels them, and the combinator cancels the others
-/// when one input decides the outcome.
+/// The inputs of a when_all / when_any, and their only owner: each input's continuation reaches
+/// its state through this (no reference of its own). Filled before any continuation is
+/// attached, then only read. Cancelling the combined future cancels the inputs, and the
+/// combinator cancels the others when one input decides the outcome.
 struct when_inputs : cancellable {
   std::vector<intrusive_ptr<future_state_base>> inputs;
   std::atomic<bool> decided{false};
@@ -51,7 +52,39 @@ struct when_inputs : cancellable {
     for (std::size_t i = 0; i < inputs.size(); ++i)
       if (i != decider) inputs[i]->cancel(cancel_kind::tree);
   }
+  /// Input `i`'s result (its state is a future_state<T>); once, from its continuation.
+  template <class T>
+  result<T> take(std::size_t i) {
+    return static_cast<future_state<T>&>(*inputs[i]).take();
+  }
 };
+
+/// Moves the states of `fs` into `shared->inputs`, makes `out` watch them, then (only then: a
+/// ready input's continuation may run at once and read the list) attaches
+/// `on.template operator()<I>(shared, result)` to each.
+template <class Shared, class Out, class On, class... Ts>
+void attach_each(const intrusive_ptr<Shared>& shared, Out& out, On on, future<Ts>&... fs) {
+  shared->inputs.reserve(sizeof...(Ts));
+  (shared->inputs.emplace_back(std::move(fs).release_state()), ...);
+  out->watch_fresh(shared);
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (shared->inputs[I]->attach([shared, on]() mutable {
+       using T = std::tuple_element_t<I, std::tuple<Ts...>>;
+       on.template operator()<I>(*shared, shared->template take<T>(I));
+     }),
+     ...);
+  }(std::index_sequence_for<Ts...>{});
+}
+
+/// The same for a vector of futures: `on(shared, index, result)`.
+template <class Shared, class Out, class On, class T>
+void attach_all(const intrusive_ptr<Shared>& shared, Out& out, On on, std::vector<future<T>>& fs) {
+  shared->inputs.reserve(fs.size());
+  for (auto& f : fs) shared->inputs.emplace_back(std::move(f).release_state());
+  out->watch_fresh(shared);
+  for (std::size_t i = 0; i < shared->inputs.size(); ++i)
+    shared->inputs[i]->attach([shared, on, i]() mutable { on(*shared, i, shared->template take<T>(i)); });
+}
 
 template <class... Ts>
 struct when_all_state final : when_inputs {
@@ -79,33 +112,14 @@ struct when_all_state final : when_inputs {
   }
 };
 
-/// Takes the states out of `fs` into `shared->inputs`, then (only then: a ready input's
-/// continuation may run at once and read the list) attaches `on(shared, index, state)` to each.
-template <class Shared, class... Ts, class On>
-void attach_each(const intrusive_ptr<Shared>& shared, On on, future<Ts>&... fs) {
-  auto states = std::make_tuple(std::move(fs).release_state()...);
-  std::apply([&](auto&... st) { (shared->inputs.emplace_back(st), ...); }, states);
-  [&]<std::size_t... I>(std::index_sequence<I...>) {
-    (
-        [&] {
-          auto& st = std::get<I>(states);
-          auto& ref = *st;
-          ref.attach([st = std::move(st), shared, on]() mutable { on.template operator()<I>(*shared, st->take()); });
-        }(),
-        ...);
-  }(std::index_sequence_for<Ts...>{});
-}
-
 }  // namespace detail
 
 template <class... Ts>
 [[nodiscard]] future<std::tuple<detail::slot_t<Ts>...>> when_all(future<Ts>... fs) {
   auto out = detail::make_state<std::tuple<detail::slot_t<Ts>...>>();
   auto shared = detail::make_intrusive<detail::when_all_state<Ts...>>(out);
-  shared->inputs.reserve(sizeof...(Ts));
-  out->watch(shared);
   detail::attach_each(
-      shared, []<std::size_t I>(auto& sh, auto&& r) { sh.template on_result<I>(std::move(r)); }, fs...);
+      shared, out, []<std::size_t I>(auto& sh, auto&& r) { sh.template on_result<I>(std::move(r)); }, fs...);
   return future<std::tuple<detail::slot_t<Ts>...>>(std::move(out));
 }
 
@@ -126,34 +140,25 @@ template <class T>
   shared->remaining.store(fs.size(), std::memory_order_relaxed);
   shared->values.resize(fs.size());
   shared->out = out;
-  std::vector<detail::state_ptr<T>> states;
-  states.reserve(fs.size());
-  shared->inputs.reserve(fs.size());
-  for (auto& f : fs) {
-    states.push_back(std::move(f).release_state());
-    shared->inputs.emplace_back(states.back());
-  }
-  out->watch(shared);
-  for (std::size_t i = 0; i < states.size(); ++i) {
-    auto& ref = *states[i];
-    ref.attach([st = std::move(states[i]), shared, i]() mutable {
-      result<T> r = st->take();
-      if (!r) {
-        shared->out->fail(r.error());
-        shared->cancel_others(i);
-      } else if constexpr (std::is_void_v<T>) {
-        shared->values[i].emplace();
-      } else {
-        shared->values[i].emplace(std::move(*r));
-      }
-      if (shared->remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 && !shared->out->ready()) {
-        std::vector<V> all;
-        all.reserve(shared->values.size());
-        for (auto& v : shared->values) all.push_back(std::move(*v));
-        shared->out->set_value(std::move(all));
-      }
-    });
-  }
+  detail::attach_all(
+      shared, out,
+      [](shared_state& sh, std::size_t i, result<T>&& r) {
+        if (!r) {
+          sh.out->fail(r.error());
+          sh.cancel_others(i);
+        } else if constexpr (std::is_void_v<T>) {
+          sh.values[i].emplace();
+        } else {
+          sh.values[i].emplace(std::move(*r));
+        }
+        if (sh.remaining.fetch_sub(1, std::memory_order_acq_rel) == 1 && !sh.out->ready()) {
+          std::vector<V> all;
+          all.reserve(sh.values.size());
+          for (auto& v : sh.values) all.push_back(std::move(*v));
+          sh.out->set_value(std::move(all));
+        }
+      },
+      fs);
   return future<std::vector<V>>(std::move(out));
 }
 
@@ -167,10 +172,8 @@ template <class... Ts>
   };
   auto shared = detail::make_intrusive<shared_state>();
   shared->out = out;
-  shared->inputs.reserve(sizeof...(Ts));
-  out->watch(shared);
   detail::attach_each(
-      shared,
+      shared, out,
       []<std::size_t I>(shared_state& sh, auto&& r) {
         if (r) {
           if constexpr (std::is_void_v<std::tuple_element_t<I, std::tuple<Ts...>>>) {
@@ -203,30 +206,21 @@ template <class T>
   auto shared = detail::make_intrusive<shared_state>();
   shared->total = fs.size();
   shared->out = out;
-  std::vector<detail::state_ptr<T>> states;
-  states.reserve(fs.size());
-  shared->inputs.reserve(fs.size());
-  for (auto& f : fs) {
-    states.push_back(std::move(f).release_state());
-    shared->inputs.emplace_back(states.back());
-  }
-  out->watch(shared);
-  for (std::size_t i = 0; i < states.size(); ++i) {
-    auto& ref = *states[i];
-    ref.attach([st = std::move(states[i]), shared, i]() mutable {
-      auto r = st->take();
-      if (r) {
-        if constexpr (std::is_void_v<T>) {
-          shared->out->set_value(i, unit{});
-        } else {
-          shared->out->set_value(i, std::move(*r));
+  detail::attach_all(
+      shared, out,
+      [](shared_state& sh, std::size_t i, result<T>&& r) {
+        if (r) {
+          if constexpr (std::is_void_v<T>) {
+            sh.out->set_value(i, unit{});
+          } else {
+            sh.out->set_value(i, std::move(*r));
+          }
+          sh.cancel_others(i);  // the losers
+        } else if (sh.failures.fetch_add(1, std::memory_order_acq_rel) + 1 == sh.total) {
+          sh.out->fail(r.error());
         }
-        shared->cancel_others(i);  // the losers
-      } else if (shared->failures.fetch_add(1, std::memory_order_acq_rel) + 1 == shared->total) {
-        shared->out->fail(r.error());
-      }
-    });
-  }
+      },
+      fs);
   return future<P>(std::move(out));
 }
 

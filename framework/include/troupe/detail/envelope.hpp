@@ -44,6 +44,13 @@ struct task_promise_base;
 /// every tree and ignores this kind.
 enum class cancel_kind : std::uint8_t { explicit_, tree };
 
+class cancellable;
+/// Tells `h` to stop (cancel_kind::tree) and releases the reference the caller hands over. Bounded
+/// stack: past a small nesting depth on this thread, the call is queued and made by the
+/// outermost one (a chain of 100,000 then()s cancelled from its end does not recurse 100,000
+/// deep). Defined in continuations.cpp.
+void tell_cancelled(cancellable* h) noexcept;
+
 /// Something that can be told to stop: a future's state (which then tells its own producer), a
 /// handler coroutine, a remote request. cancel() may be called from any thread, any number of
 /// times; only the first one that finds the work still running does anything.
@@ -59,12 +66,13 @@ class cancellable : public ref_counted {
 /// Cancellation flows the other way, from the requester to whoever works on the request: that
 /// one registers itself with watch() (a coroutine handler, the future a handler returned, the
 /// connection a request went out on); when the requester stops waiting (it cancelled, or its
-/// timeout passed), mark_cancelled() tells it, once. The slot holds null (nobody watches yet),
-/// the watcher (one reference), or a sentinel once the requester gave up; the exchange and the
-/// compare-exchange on it decide who tells whom, so a watcher is told exactly once even when it
-/// registers while the requester cancels. A completion by the receiver leaves the slot alone
-/// (cancel then finds the sink completed and does nothing); the watcher is released with the
-/// sink.
+/// timeout passed), mark_cancelled() tells it, once, always as cancel_kind::tree (the work
+/// belongs to the requester's tree; a detached request is only stopped by a cancel() of its own
+/// future). The slot holds null (nobody watches yet), the watcher (one reference), or a sentinel
+/// once the requester gave up; the exchange and the compare-exchange on it decide who tells
+/// whom, so a watcher is told exactly once even when it registers while the requester cancels.
+/// A completion by the receiver lets the watcher go (drop_watcher); a cancel arriving after it
+/// finds the sink completed and does nothing.
 class reply_sink : public cancellable {
  public:
   reply_sink() noexcept = default;
@@ -98,6 +106,8 @@ class reply_sink : public cancellable {
     if (mine) mine->release();
     return false;
   }
+  /// watch() on a sink nobody else can see yet (just made, not shared): a plain store.
+  void watch_fresh(intrusive_ptr<cancellable> w) noexcept { hook_.store(w.detach(), std::memory_order_relaxed); }
   /// Stops `w` from being told (it finished the work): only if it is still the watcher.
   void unwatch(const cancellable* w) noexcept {
     cancellable* cur = hook_.load(std::memory_order_acquire);
@@ -118,14 +128,11 @@ class reply_sink : public cancellable {
 #endif
 
  protected:
-  /// The requester gave up: tells the watcher (with `why`), once. False if it had already.
-  bool mark_cancelled(cancel_kind why = cancel_kind::tree) noexcept {
+  /// The requester gave up: tells the watcher, once. False if it had already.
+  bool mark_cancelled() noexcept {
     cancellable* h = hook_.exchange(gave_up(), std::memory_order_acq_rel);
     if (h == gave_up()) return false;
-    if (h) {
-      h->cancel(why);
-      h->release();
-    }
+    if (h) tell_cancelled(h);  // (hands our reference over)
     return true;
   }
   /// The work is done: lets the watcher go (a chain of derived futures then frees as it

@@ -123,8 +123,9 @@ class future_state_base : public reply_sink, public timer_node {
   /// producer.
   bool give_up(error e, cancel_kind why) noexcept {
     if (!claim()) return false;
+    (void)why;  // (it decided whether this state stops; its producer is told `tree`)
     error_.emplace(std::move(e));
-    mark_cancelled(why);
+    mark_cancelled();
     publish();
     return true;
   }
