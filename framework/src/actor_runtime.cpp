@@ -169,15 +169,15 @@ bool join_request_tree(actor_base& self, future_state_base& s, duration& timeout
       s.fail(error(errc::cancelled, "made by a handler whose request was cancelled"));
       return false;
     }
-    if (served->deadline != time_point::max()) {
+    if (const time_point deadline = served->deadline(); deadline != time_point::max()) {
       // Inherit what is left of the served request's time (gRPC's deadline propagation).
       if (timeout == default_timeout) timeout = default_request_timeout(self.system());
       const time_point now = self.system().timers().now();
-      if (served->deadline <= now) {
+      if (deadline <= now) {
         s.fail(error(errc::timeout, "the deadline of the request being served has passed"));
         return false;
       }
-      timeout = std::min(timeout, served->deadline - now);
+      timeout = std::min(timeout, deadline - now);
     }
   }
   // The wait chain, for deadlock detection, where a cycle can matter (else it costs nothing).
@@ -336,7 +336,7 @@ time_point actor_base::request_deadline() const noexcept {
     s = p->reply.sink();
   else if (current_)
     s = current_->reply.sink();
-  return s ? s->deadline : time_point::max();
+  return s ? s->deadline() : time_point::max();
 }
 
 const actor& actor_base::current_sender() const noexcept {

@@ -432,13 +432,14 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     }
     if (from) e->sender = proxy(c.peer, from);
     if (request) {
-      auto sink = make_reply_sink(c, request);
+      time_point deadline = time_point::max();
       if (budget_us) {
         // The requester's deadline, on this node's clock: what requests made here inherit.
         const duration left = std::chrono::duration_cast<duration>(std::chrono::microseconds(budget_us));
         const time_point now = sys.timers().now();
-        sink->deadline = left >= time_point::max() - now ? time_point::max() : now + left;
+        if (left < time_point::max() - now) deadline = now + left;
       }
+      auto sink = make_reply_sink(c, request, deadline);
       {
         std::lock_guard lock(c.in_m);
         c.incoming[request] = sink;
@@ -768,7 +769,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       const std::uint64_t request = e->reply ? next_request.fetch_add(1, std::memory_order_relaxed) : 0;
       std::uint64_t budget_us = 0;  // the time the requester still waits (0: no limit)
       if (request) {
-        const time_point deadline = e->reply.sink()->deadline;
+        const time_point deadline = e->reply.sink()->deadline();
         if (deadline != time_point::max()) {
           const auto left = std::chrono::ceil<std::chrono::microseconds>(deadline - sys.timers().now()).count();
           budget_us = left > 0 ? static_cast<std::uint64_t>(left) : 1;
@@ -903,8 +904,12 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     std::uint64_t request;
     std::atomic<bool> done{false};
 
-    remote_reply(std::weak_ptr<impl> o, std::weak_ptr<connection> c, std::uint64_t r)
-        : owner(std::move(o)), conn(std::move(c)), request(r) {}
+    time_point until;  // the requester's deadline, on this node's clock
+
+    remote_reply(std::weak_ptr<impl> o, std::weak_ptr<connection> c, std::uint64_t r, time_point d)
+        : owner(std::move(o)), conn(std::move(c)), request(r), until(d) {}
+
+    time_point deadline() const noexcept override { return until; }
 
     /// Answered: the connection forgets it (a cancel frame for it is now too late).
     void forget(connection& c) noexcept {
@@ -980,8 +985,9 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     }
   };
 
-  troupe::detail::intrusive_ptr<troupe::detail::reply_sink> make_reply_sink(connection& c, std::uint64_t request) {
-    return troupe::detail::make_intrusive<remote_reply>(weak_from_this(), c.weak_from_this(), request);
+  troupe::detail::intrusive_ptr<troupe::detail::reply_sink> make_reply_sink(connection& c, std::uint64_t request,
+                                                                             time_point deadline) {
+    return troupe::detail::make_intrusive<remote_reply>(weak_from_this(), c.weak_from_this(), request, deadline);
   }
 
   // -- handles ------------------------------------------------------------------------------------

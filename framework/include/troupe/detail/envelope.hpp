@@ -116,8 +116,9 @@ class reply_sink : public cancellable {
 
   /// The point in the system's timer clock after which the requester stops waiting
   /// (time_point::max(): none). Set before the request is sent; what requests made while
-  /// serving it inherit.
-  time_point deadline = time_point::max();
+  /// serving it inherit. (A future's state keeps it in its timer: no field of its own, which
+  /// keeps the state within four cache lines.)
+  virtual time_point deadline() const noexcept { return time_point::max(); }
 
   /// Who waits on this request, transitively (set by the requester before the request is sent,
   /// read by the receiver): what deadlock detection follows.

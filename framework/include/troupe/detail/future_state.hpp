@@ -70,6 +70,8 @@ class future_state_base : public reply_sink, public timer_node {
     return give_up(error(errc::cancelled), why);
   }
 
+  time_point deadline() const noexcept final { return delay_ ? time_point::max() : armed_deadline(); }
+
   /// Outside every request tree (troupe::detached): a cancelled tree does not cancel it.
   bool detached() const noexcept { return detached_; }
   void set_detached() noexcept { detached_ = true; }
@@ -92,7 +94,7 @@ class future_state_base : public reply_sink, public timer_node {
 #if TROUPE_TRACE_HOOKS
     trace_quiet = true;  // a request's timeout: recorded as a timeout, not as a timer
 #endif
-    if (after != infinite) deadline = arm_timer(sys, *this, after);
+    if (after != infinite) arm_timer(sys, *this, after);
   }
 
   /// Its only consumer is gone for good (a destroyed coroutine that awaited it): a delay stops
@@ -163,9 +165,11 @@ class future_state_base : public reply_sink, public timer_node {
     c();
   }
 
+  // (Ordered so that the pointer fills the gap before cont_'s 16-byte alignment: a state of a
+  // word-sized value stays within 256 bytes, four cache lines.)
   std::atomic<std::uint8_t> flags_{0};
-  unique_function<void()> cont_;
   future_state_base* deferred_next_ = nullptr;  // the trampoline's queue (this thread's only)
+  unique_function<void()> cont_;
 };
 
 template <class T>

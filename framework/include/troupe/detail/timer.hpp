@@ -31,6 +31,9 @@ class timer_node {
   /// system is shutting down rather than the deadline having passed.
   virtual void on_timer(bool cancelled) noexcept = 0;
 
+  /// The deadline it was last armed with (time_point::max() if never). Written by arming only.
+  time_point armed_deadline() const noexcept { return deadline_; }
+
   /// True while queued; lets a canceller skip the service (and its lock) when already done.
   bool armed() const noexcept { return system_.load(std::memory_order_acquire) != nullptr; }
 
@@ -49,7 +52,7 @@ class timer_node {
  private:
   friend class timer_queue_access;
   const ref_counted* owner_;
-  time_point deadline_{};
+  time_point deadline_ = time_point::max();
   std::size_t heap_index_ = not_queued;
   std::atomic<actor_system*> system_{nullptr};
 };

@@ -29,6 +29,12 @@
 // When a connection is lost, requests waiting on it fail with errc::disconnected; sends to a
 // node this node is not connected to are dead letters.
 //
+// Cancellation. Cancelling a request to a remote actor (future::cancel, a cancelled handler's
+// request tree, a when_any loser), or its timeout passing, sends a cancel frame: the work it
+// started on the other node stops there as it would locally (guide, section 20). A request
+// carries what is left of its timeout, which requests made while serving it inherit. When a
+// connection is lost, the requests the peer made here are cancelled.
+//
 // Monitors and links. monitor, link and send_exit work on remote handles as on local ones: a
 // local actor that monitors a remote one gets its down_msg (with the exit reason) when it
 // exits, links propagate exits both ways, and send_exit (kill included) reaches the remote
