@@ -151,39 +151,46 @@ task_promise_base* set_running_task(actor_base& self, task_promise_base* p) noex
   return std::exchange(self.extras_->running_task, p);
 }
 
-bool join_request_tree(actor_base& self, future_state_base& s, duration& timeout, bool detached) {
+duration join_request_tree(actor_base& self, future_state_base& s, duration timeout, bool detached) {
   reply_sink* served = nullptr;  // the request being served, if any
   std::uint64_t task = 0;
   bool waits_exclusively = false;
   bool cancelled = false;
+  time_point deadline = time_point::max();
   if (task_promise_base* p = self.extras_ ? self.extras_->running_task : nullptr) {
     task = p->serial;
     waits_exclusively = p->exclusive || self.await_mode_ == await_mode::sequential;
     served = p->reply.sink();
-    cancelled = p->cancelled;
+    cancelled = p->cancelled || (served && served->cancelled());
+    deadline = p->served_deadline;
   } else if (self.current_ && self.current_->reply) {
     served = self.current_->reply.sink();
+    cancelled = served->cancelled();
+    deadline = served->deadline();
   }
   if (served && !detached) {
-    if (cancelled || served->cancelled()) {
+    if (cancelled) [[unlikely]] {
       s.fail(error(errc::cancelled, "made by a handler whose request was cancelled"));
-      return false;
+      return duration::min();
     }
-    if (const time_point deadline = served->deadline(); deadline != time_point::max()) {
+    if (deadline != time_point::max()) {
       // Inherit what is left of the served request's time (gRPC's deadline propagation).
       if (timeout == default_timeout) timeout = default_request_timeout(self.system());
       const time_point now = self.system().timers().now();
       if (deadline <= now) {
         s.fail(error(errc::timeout, "the deadline of the request being served has passed"));
-        return false;
+        return duration::min();
       }
       timeout = std::min(timeout, deadline - now);
     }
   }
   // The wait chain, for deadlock detection, where a cycle can matter (else it costs nothing).
-  intrusive_ptr<call_link> chain = served ? served->chain : nullptr;
-  if (chain || waits_exclusively) s.chain = make_intrusive<call_link>(self.id(), self.node(), task, std::move(chain));
-  return true;
+  if (served && served->chain) {
+    s.chain = make_intrusive<call_link>(self.id(), self.node(), task, served->chain);
+  } else if (waits_exclusively) {
+    s.chain = make_intrusive<call_link>(self.id(), self.node(), task, nullptr);
+  }
+  return timeout;
 }
 
 void cancel_task(task_promise_base& p) noexcept;

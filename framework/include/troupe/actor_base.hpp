@@ -309,7 +309,7 @@ class actor_base : public abstract_actor, private resumable, public detail::uses
   friend class detail::no_stash_scope;
   friend void detail::hold_reply(actor_base&, const detail::reply_handle&);
   friend detail::task_promise_base* detail::set_running_task(actor_base&, detail::task_promise_base*) noexcept;
-  friend bool detail::join_request_tree(actor_base&, detail::future_state_base&, duration&, bool);
+  friend duration detail::join_request_tree(actor_base&, detail::future_state_base&, duration, bool);
 
   enum class run_state : std::uint8_t { running, quitting, dead };
 

@@ -51,8 +51,9 @@ void dead_letter_to_nobody(envelope* e) noexcept;
 /// sent): links it into the wait chain (deadlock detection); unless `detached`, fails it at once
 /// with errc::cancelled if the handler making it was cancelled, and shortens `timeout` to what
 /// is left of the served request's deadline (failing it with errc::timeout if nothing is).
-/// Returns false when it failed the request (then it is not sent).
-bool join_request_tree(actor_base& self, future_state_base& st, duration& timeout, bool detached);
+/// Returns the timeout to use, or duration::min() when it failed the request (then it is not
+/// sent).
+duration join_request_tree(actor_base& self, future_state_base& st, duration timeout, bool detached);
 
 /// Hands `e` to `to` (or bounces it when `to` is empty).
 inline void deliver_to(const actor& to, envelope* e) noexcept {
@@ -77,7 +78,10 @@ future<R> make_request(const actor& to, T&& msg, duration timeout, actor sender,
     st->fail(error(errc::receiver_down, "request to an empty actor handle"));
     return future<R>(std::move(st));
   }
-  if (requester && !join_request_tree(*requester, *st, timeout, detached)) return future<R>(std::move(st));
+  if (requester) {
+    timeout = join_request_tree(*requester, *st, timeout, detached);
+    if (timeout == duration::min()) [[unlikely]] return future<R>(std::move(st));
+  }
   st->arm_timeout(to->system(), timeout);
   system_access::enqueue(*to.get(), make_message(std::forward<T>(msg), std::move(sender), reply_handle(st)));
   return future<R>(std::move(st));

@@ -174,6 +174,7 @@ class [[nodiscard]] task {
     auto h = std::exchange(h_, {});
     p.self = &self;
     p.reply = std::move(reply);
+    if (detail::reply_sink* served = p.reply.sink()) p.served_deadline = served->deadline();
     p.kept_message = keep;
     p.detached = true;
     p.owned_by_actor = true;

@@ -106,8 +106,6 @@ class reply_sink : public cancellable {
     if (mine) mine->release();
     return false;
   }
-  /// watch() on a sink nobody else can see yet (just made, not shared): a plain store.
-  void watch_fresh(intrusive_ptr<cancellable> w) noexcept { hook_.store(w.detach(), std::memory_order_relaxed); }
   /// Stops `w` from being told (it finished the work): only if it is still the watcher.
   void unwatch(const cancellable* w) noexcept {
     cancellable* cur = hook_.load(std::memory_order_acquire);
@@ -137,11 +135,20 @@ class reply_sink : public cancellable {
     return true;
   }
   /// The work is done: lets the watcher go (a chain of derived futures then frees as it
-  /// completes, not all at once at its end).
-  void drop_watcher() noexcept {
+  /// completes, not all at once at its end). `alone`: nobody can watch() concurrently (see
+  /// future_state_base::watch_fresh), so no compare-exchange is needed.
+  void drop_watcher(bool alone = false) noexcept {
     cancellable* h = hook_.load(std::memory_order_acquire);
-    if (h && h != gave_up() && hook_.compare_exchange_strong(h, nullptr, std::memory_order_acq_rel)) h->release();
+    if (!h || h == gave_up()) return;
+    if (alone) {
+      hook_.store(nullptr, std::memory_order_relaxed);
+      h->release();
+    } else if (hook_.compare_exchange_strong(h, nullptr, std::memory_order_acq_rel)) {
+      h->release();
+    }
   }
+  /// Sets the watcher of a sink nobody else can see yet (just made, not shared): a plain store.
+  void set_first_watcher(intrusive_ptr<cancellable> w) noexcept { hook_.store(w.detach(), std::memory_order_relaxed); }
 
  private:
   static cancellable* gave_up() noexcept { return reinterpret_cast<cancellable*>(alignof(cancellable)); }

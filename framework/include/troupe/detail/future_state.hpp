@@ -72,6 +72,15 @@ class future_state_base : public reply_sink, public timer_node {
 
   time_point deadline() const noexcept final { return delay_ ? time_point::max() : armed_deadline(); }
 
+  /// Makes a state just made (then()'s, a when_*'s: never a request's sink) watch `w`, its
+  /// producer. Its watcher then changes only where ordered with its completion (forward_to
+  /// before the inner future can complete; a cancel only after winning the claim), so it is let
+  /// go without a compare-exchange.
+  void watch_fresh(intrusive_ptr<cancellable> w) noexcept {
+    derived_ = true;
+    set_first_watcher(std::move(w));
+  }
+
   /// Outside every request tree (troupe::detached): a cancelled tree does not cancel it.
   bool detached() const noexcept { return detached_; }
   void set_detached() noexcept { detached_ = true; }
@@ -141,7 +150,7 @@ class future_state_base : public reply_sink, public timer_node {
   }
   void publish() noexcept {
     if (armed()) cancel_timer(*this);
-    drop_watcher();
+    drop_watcher(derived_);
     auto prev = flags_.fetch_or(ready_bit, std::memory_order_acq_rel);
     if (prev & waiter_bit) unpark_waiters(*this);
     if (prev & continuation_bit) run_continuation(*this);
@@ -157,6 +166,7 @@ class future_state_base : public reply_sink, public timer_node {
   std::optional<error> error_;
   bool delay_ = false;
   bool detached_ = false;
+  bool derived_ = false;  // made by then() or a when_*: see watch_fresh
 
  private:
   friend class continuation_trampoline;

@@ -60,6 +60,8 @@ struct task_promise_base {
   future_state_base* awaiting = nullptr;
   cancellable* watcher = nullptr;
   bool cancelled = false;
+  // The served request's deadline (what the coroutine's requests inherit), read once at start.
+  time_point served_deadline = time_point::max();
 
   task_promise_base() = default;
   task_promise_base(const task_promise_base&) = delete;
