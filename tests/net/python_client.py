@@ -171,6 +171,12 @@ def main():
         if struct.unpack("<i", value)[0] != -1:
             fail("a request without a budget has a deadline")
 
+        # A budget already spent by the time the handler runs (1 us): the request its coroutine
+        # makes inherits the deadline and fails at once with errc::timeout, which it answers with.
+        reply = c.request(7, worker, "peer.slow_job", struct.pack("<i", 8), budget_us=1)
+        if reply[0] != "error" or reply[1] != 1:  # timeout
+            fail("a request whose budget was spent gave %r" % (reply,))
+
         # A request that is never answered, cancelled: the node answers it with errc::cancelled.
         c.send_request(6, worker, "peer.slow_job", struct.pack("<i", 7))
         c.send(CANCEL, struct.pack("<Q", 6))
