@@ -35,7 +35,9 @@ enum class errc : std::uint8_t {
   /// future::get() was called where blocking would stall the runtime: inside an actor, on a
   /// worker or timer thread, or inside a continuation that such a thread runs.
   blocking_in_actor = 9,
-  /// The operation was cancelled (a timer or delay stopped by shutdown).
+  /// The operation was cancelled: its requester stopped waiting (future::cancel, a cancelled
+  /// handler's request tree, a when_any loser, a cancel from another node), or shutdown stopped
+  /// a timer or delay. Guide, section 20.
   cancelled = 10,
   /// An error the application defined, carried in the detail.
   user = 11,
