@@ -433,9 +433,14 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
     if (from) e->sender = proxy(c.peer, from);
     if (request) {
       time_point deadline = time_point::max();
-      if (budget_us) {
+      // A budget past what the clock can hold (about 292 years) is as good as none; checked
+      // before converting (a budget from the wire must not overflow the conversion).
+      constexpr std::uint64_t max_budget_us =
+          static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(duration::max()).count());
+      if (budget_us && budget_us < max_budget_us) {
         // The requester's deadline, on this node's clock: what requests made here inherit.
-        const duration left = std::chrono::duration_cast<duration>(std::chrono::microseconds(budget_us));
+        const duration left = std::chrono::duration_cast<duration>(
+            std::chrono::microseconds(static_cast<std::chrono::microseconds::rep>(budget_us)));
         const time_point now = sys.timers().now();
         if (left < time_point::max() - now) deadline = now + left;
       }

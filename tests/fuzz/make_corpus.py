@@ -87,3 +87,5 @@ write(os.path.join(here, 'corpus/node/unknown_things.bin'),
       + frame(0x11, u64(0) + u64(999) + u64(2) + u64(0) + u32(0) + b'\x00')    # no such actor
       + frame(0x13, u8(3) + u64(5) + u64(999))                                 # monitor nobody
       + frame(0x12, u64(77) + u8(1) + u8(2) + string("")))                     # reply to nothing
+# corpus/node/found_huge_budget.bin was found by node_fuzz (a request whose time budget overflowed
+# the conversion to nanoseconds); it is kept as found, not generated here.
