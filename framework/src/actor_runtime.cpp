@@ -196,6 +196,18 @@ duration join_request_tree(actor_base& self, future_state_base& s, duration time
 void cancel_task(task_promise_base& p) noexcept;
 
 namespace {
+/// Runs `fn` on `target`, through its mailbox, if it is still alive (what a watcher told on any
+/// thread does with what belongs to an actor). Out of memory: `fn` does not run.
+template <class F>
+void run_on(const weak_actor& target, F&& fn) noexcept {
+  actor a = target.lock();
+  if (!a) return;
+  try {
+    post_continuation(std::move(a), new continuation_envelope(std::forward<F>(fn)));
+  } catch (...) {
+  }
+}
+
 /// Registered on the request a handler coroutine serves: if the requester stops waiting, the
 /// coroutine is cancelled, on its actor.
 struct task_watcher final : cancellable {
@@ -204,20 +216,13 @@ struct task_watcher final : cancellable {
   task_promise_base* task;  // touched on the actor only; null once the coroutine is gone
 
   void cancel(cancel_kind) noexcept override {
-    actor a = target.lock();
-    if (!a) return;
-    try {
-      auto* e = new continuation_envelope([w = intrusive_ptr<task_watcher>(this)] {
-        if (w->task) cancel_task(*w->task);
-      });
-      post_continuation(std::move(a), e);
-    } catch (...) {  // out of memory: the coroutine runs on; its answer is ignored
-    }
+    // (Out of memory: the coroutine runs on; its answer is ignored.)
+    run_on(target, [w = intrusive_ptr<task_watcher>(this)] {
+      if (w->task) cancel_task(*w->task);
+    });
   }
 };
-}  // namespace
 
-namespace {
 /// Registered by response_promise::on_cancel: runs the callback on the actor.
 struct promise_watcher final : cancellable {
   promise_watcher(weak_actor a, unique_function<void()> f) : target(std::move(a)), fn(std::move(f)) {}
@@ -225,14 +230,9 @@ struct promise_watcher final : cancellable {
   unique_function<void()> fn;  // moved out on the actor when it runs
 
   void cancel(cancel_kind) noexcept override {
-    actor a = target.lock();
-    if (!a) return;
-    try {
-      post_continuation(std::move(a), new continuation_envelope([w = intrusive_ptr<promise_watcher>(this)] {
-                          if (auto f = std::move(w->fn)) f();
-                        }));
-    } catch (...) {  // out of memory: the callback does not run
-    }
+    run_on(target, [w = intrusive_ptr<promise_watcher>(this)] {
+      if (auto f = std::move(w->fn)) f();
+    });
   }
 };
 }  // namespace
@@ -255,14 +255,9 @@ void cancel_group_on_actor(const weak_actor& owner, std::weak_ptr<group_core> co
     if (auto c = core.lock()) c->cancel_all();
     return;
   }
-  actor a = owner.lock();
-  if (!a) return;
-  try {
-    post_continuation(std::move(a), new continuation_envelope([core = std::move(core)] {
-                        if (auto c = core.lock()) c->cancel_all();
-                      }));
-  } catch (...) {  // out of memory: the group is not cancelled
-  }
+  run_on(owner, [core = std::move(core)] {
+    if (auto c = core.lock()) c->cancel_all();
+  });
 }
 
 void cancel_task(task_promise_base& p) noexcept {
@@ -328,21 +323,20 @@ detail::lifecycle_extras& actor_base::extras() {
   return *extras_;
 }
 
+detail::reply_sink* actor_base::served_request() const noexcept {
+  if (detail::task_promise_base* p = extras_ ? extras_->running_task : nullptr) return p->reply.sink();
+  return current_ ? current_->reply.sink() : nullptr;
+}
+
 bool actor_base::cancellation_requested() const noexcept {
-  if (detail::task_promise_base* p = extras_ ? extras_->running_task : nullptr) {
-    if (p->cancelled) return true;
-    detail::reply_sink* s = p->reply.sink();
-    return s && s->cancelled();
-  }
-  return current_ && current_->reply && current_->reply.sink()->cancelled();
+  detail::task_promise_base* p = extras_ ? extras_->running_task : nullptr;
+  if (p && p->cancelled) return true;
+  detail::reply_sink* s = served_request();
+  return s && s->cancelled();
 }
 
 time_point actor_base::request_deadline() const noexcept {
-  const detail::reply_sink* s = nullptr;
-  if (detail::task_promise_base* p = extras_ ? extras_->running_task : nullptr)
-    s = p->reply.sink();
-  else if (current_)
-    s = current_->reply.sink();
+  const detail::reply_sink* s = served_request();
   return s ? s->deadline() : time_point::max();
 }
 

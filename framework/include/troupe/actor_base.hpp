@@ -338,6 +338,8 @@ class actor_base : public abstract_actor, private resumable, public detail::uses
   void bounce(detail::envelope* e) noexcept;
   void abandon_held_work() noexcept;
   bool has_live_tasks() const noexcept;
+  /// The request the running handler (or handler coroutine) serves, if any.
+  detail::reply_sink* served_request() const noexcept;
 
   // Layout: an idle actor is this object plus its behavior; keep it small (see
   // docs/performance.md). What few actors use lives in extras_.
