@@ -67,7 +67,7 @@ class future_state_base : public reply_sink, public timer_node {
   /// cancel(), telling whether this call completed the state.
   bool try_cancel(cancel_kind why) noexcept {
     if (why == cancel_kind::tree && detached_) return false;
-    return give_up(error(errc::cancelled), why);
+    return give_up(error(errc::cancelled));
   }
 
   time_point deadline() const noexcept final { return delay_ ? time_point::max() : armed_deadline(); }
@@ -131,10 +131,9 @@ class future_state_base : public reply_sink, public timer_node {
                                 dropped_bit = 16;
 
   /// The consumer's side stops waiting with `e`: completes the state (if pending) and tells its
-  /// producer.
-  bool give_up(error e, cancel_kind why) noexcept {
+  /// producer (always as a tree cancellation: see reply_sink).
+  bool give_up(error e) noexcept {
     if (!claim()) return false;
-    (void)why;  // (it decided whether this state stops; its producer is told `tree`)
     error_.emplace(std::move(e));
     mark_cancelled();
     publish();
@@ -160,7 +159,7 @@ class future_state_base : public reply_sink, public timer_node {
   void on_timer(bool cancelled) noexcept override {
     if (!cancelled && tracing()) [[unlikely]] trace_timeout(*this);
     // The requester stops waiting: its receiver is told (and may drop the work).
-    give_up(cancelled ? errc::cancelled : errc::timeout, cancel_kind::tree);
+    give_up(cancelled ? errc::cancelled : errc::timeout);
   }
 
   std::optional<error> error_;
