@@ -89,7 +89,7 @@ class future_state_base : public reply_sink, public timer_node {
   /// on the completing thread. Only one continuation per state.
   template <class F>
   void attach(F&& f) {
-    cont_ = unique_function<void()>(std::forward<F>(f));
+    cont_.emplace(std::forward<F>(f));
     if (flags_.fetch_or(continuation_bit, std::memory_order_acq_rel) & ready_bit) run_continuation(*this);
   }
 

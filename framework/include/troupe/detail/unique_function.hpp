@@ -58,14 +58,17 @@ class unique_function<R(Args...)> {
     requires(!std::is_same_v<std::remove_cvref_t<F>, unique_function> &&
              std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
   unique_function(F&& f) {  // NOLINT: implicit like std::function
-    using D = std::decay_t<F>;
-    if constexpr (fits_inline<D>) {
-      ::new (static_cast<void*>(&storage_)) D(std::forward<F>(f));
-      ops_ = &inline_ops<D>;
-    } else {
-      ::new (static_cast<void*>(&storage_)) D*(new D(std::forward<F>(f)));
-      ops_ = &heap_ops<D>;
-    }
+    construct(std::forward<F>(f));
+  }
+
+  /// Replaces the target with `f`, built in place (no temporary unique_function to move from:
+  /// what a future's continuation slot takes on every then() and co_await).
+  template <class F>
+    requires(!std::is_same_v<std::remove_cvref_t<F>, unique_function> &&
+             std::is_invocable_r_v<R, std::decay_t<F>&, Args...>)
+  void emplace(F&& f) {
+    reset();
+    construct(std::forward<F>(f));
   }
 
   unique_function(unique_function&& other) noexcept : ops_(other.ops_) {
@@ -96,6 +99,18 @@ class unique_function<R(Args...)> {
   R operator()(Args... args) { return ops_->invoke(&storage_, std::forward<Args>(args)...); }
 
  private:
+  template <class F>
+  void construct(F&& f) {  // (ops_ is null)
+    using D = std::decay_t<F>;
+    if constexpr (fits_inline<D>) {
+      ::new (static_cast<void*>(&storage_)) D(std::forward<F>(f));
+      ops_ = &inline_ops<D>;
+    } else {
+      ::new (static_cast<void*>(&storage_)) D*(new D(std::forward<F>(f)));
+      ops_ = &heap_ops<D>;
+    }
+  }
+
   const ops* ops_ = nullptr;
   alignas(std::max_align_t) unsigned char storage_[inline_size];
 };
