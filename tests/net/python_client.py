@@ -185,6 +185,26 @@ def main():
             fail("a cancelled request gave %r" % (reply,))
         c.send(CANCEL, struct.pack("<Q", 6))  # again: too late, ignored (no second reply)
 
+        # A cancel still finds its request after many others were answered (the node sweeps
+        # answered ones out of its table of pending requests as it grows), and finds one whose
+        # id came out of order. A fresh connection, so that its ids start in order.
+        d = Conn(port)
+        _, refused = d.handshake(SECRET, 0x5061)
+        if refused:
+            fail("the second connection was refused: " + refused)
+        d.send_request(10, worker, "peer.slow_job", struct.pack("<i", 9))
+        for i in range(11, 311):
+            name, value = d.request(i, server, "peer.add", struct.pack("<ii", i, 1))
+            if struct.unpack("<i", value)[0] != i + 1:
+                fail("add(%d, 1) came back as %r" % (i, value))
+        for held in (10, 5, 400):  # 10: after 300 answered; 5: out of order; 400: after it
+            if held != 10:
+                d.send_request(held, worker, "peer.slow_job", struct.pack("<i", held))
+            d.send(CANCEL, struct.pack("<Q", held))
+            reply = d.reply(held)
+            if reply[0] != "error" or reply[1] != 10:
+                fail("cancelling request %d gave %r" % (held, reply))
+
         c.send(LOOKUP, struct.pack("<Q", 2) + string("nobody"))
         lookup_id, found, _ = struct.unpack("<QBQ", c.expect(LOOKUP_REPLY))
         if lookup_id != 2 or found != 0:
@@ -195,7 +215,7 @@ def main():
         if not refused or "authentication failed" not in refused:
             fail("a wrong secret was not refused: %r" % refused)
 
-        print("python client: ok (handshake, lookup, string and add requests, receiver_down, budget, cancel, refusal)")
+        print("python client: ok (handshake, lookup, string and add requests, receiver_down, budget, cancel, cancel after sweeps and out of order, refusal)")
     finally:
         peer.stdin.close()
         peer.wait(timeout=20)

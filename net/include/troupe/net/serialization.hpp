@@ -95,6 +95,21 @@ class writer {
     if constexpr (std::endian::native == std::endian::big && sizeof(I) > 1) v = byteswap(v);
     bytes(&v, sizeof v);
   }
+  /// Several integers in one append, each as integer() writes it (what frame headers use: one
+  /// insert instead of one per field).
+  template <class... I>
+    requires(std::is_integral_v<I> && ...)
+  void integers(I... v) {
+    std::byte buf[(sizeof(I) + ...)];
+    std::size_t at = 0;
+    auto put = [&](auto x) {
+      if constexpr (std::endian::native == std::endian::big && sizeof(x) > 1) x = byteswap(x);
+      std::memcpy(buf + at, &x, sizeof x);
+      at += sizeof x;
+    };
+    (put(v), ...);
+    bytes(buf, sizeof buf);
+  }
   void u8(std::uint8_t v) { out_.push_back(std::byte{v}); }
   void u32(std::uint32_t v) { integer(v); }
   void u64(std::uint64_t v) { integer(v); }
