@@ -4,6 +4,7 @@
 
 #include "actor_internals.hpp"
 #include "runtime_thread.hpp"
+#include "trace_recorder.hpp"
 
 #include <spdlog/logger.h>
 #include <spdlog/spdlog.h>
@@ -74,6 +75,10 @@ void dead_letter_log::report(actor_system& sys, const abstract_actor* receiver, 
 void report_unobserved_failure(const error& e) noexcept {
   try {
     actor_system* sys = tls_current ? &tls_current->system() : runtime_system();
+#if TROUPE_TRACE_HOOKS
+    if (trace_recorder* t = sys ? trace_recorder::of(*sys) : nullptr)
+      t->record_unobserved(static_cast<std::uint32_t>(e.code()), e.message());
+#endif
     const std::string text = "a future failed with \"" + e.message() +
                              "\" and was dropped without anyone looking at its result: consume futures (then, "
                              "co_await, get) to handle their errors";

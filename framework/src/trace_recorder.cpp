@@ -163,15 +163,17 @@ std::string trace_recorder::resolve_path(const trace_config& cfg, node_id node) 
   return path;
 }
 
-trace_recorder::trace_recorder(const trace_config& cfg, std::string path, node_id node, spdlog::logger& log)
+trace_recorder::trace_recorder(const trace_config& cfg, std::string path, node_id node, spdlog::logger& log,
+                               trace_observer* observer)
     : log_(log),
+      observer_(observer),
       generation_(next_generation.fetch_add(1, std::memory_order_relaxed)),
       ring_bytes_(std::bit_ceil(std::clamp<std::size_t>(cfg.buffer_bytes, 64 * 1024, 64 * 1024 * 1024))),
       interval_(std::chrono::duration_cast<std::chrono::nanoseconds>(cfg.flush_interval)),
       sample_types_(cfg.sample_types),
       sample_actors_(cfg.sample_actors),
       sample_all_(cfg.sample_types.empty() && cfg.sample_actors.empty()) {
-  {
+  if (!path.empty()) {
     std::lock_guard lock(paths_mutex());
     if (!used_paths().insert(path).second) {
       const std::string base = path + "-" + node_hex(node);
@@ -182,25 +184,27 @@ trace_recorder::trace_recorder(const trace_config& cfg, std::string path, node_i
   path_ = std::move(path);
   static const bool tsc = tsc_usable();  // decided once per process: every file agrees
   trace_use_tsc.store(tsc, std::memory_order_relaxed);
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) {
-    const int err = errno;
-    throw std::system_error(err, std::generic_category(), "troupe: cannot open trace file " + path_);
+  if (!path_.empty()) {
+    fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd_ < 0) {
+      const int err = errno;
+      throw std::system_error(err, std::generic_category(), "troupe: cannot open trace file " + path_);
+    }
+    fmt::file_header h{};
+    std::memcpy(h.magic, fmt::magic, sizeof h.magic);
+    h.version = fmt::version;
+    h.header_size = sizeof h;
+    h.node = node.value;
+    h.pid = static_cast<std::uint64_t>(::getpid());
+    h.flags = tsc ? fmt::ticks_are_tsc : 0;
+    iovec header{&h, sizeof h};
+    write_all(&header, 1);
   }
-  fmt::file_header h{};
-  std::memcpy(h.magic, fmt::magic, sizeof h.magic);
-  h.version = fmt::version;
-  h.header_size = sizeof h;
-  h.node = node.value;
-  h.pid = static_cast<std::uint64_t>(::getpid());
-  h.flags = tsc ? fmt::ticks_are_tsc : 0;
-  iovec header{&h, sizeof h};
-  write_all(&header, 1);
   drain();  // the first clock record
   try {
     writer_ = std::thread([this] { writer_loop(); });
   } catch (...) {
-    ::close(fd_);
+    if (fd_ >= 0) ::close(fd_);
     throw;
   }
 #if TROUPE_TRACE_HOOKS
@@ -300,7 +304,8 @@ void trace_recorder::write_all(iovec* at, int count) noexcept {
 
 void trace_recorder::drain() noexcept {
   std::lock_guard dl(drain_m_);
-  if (fd_ < 0 || write_failed_) return;
+  const bool to_file = fd_ >= 0 && !write_failed_;
+  if (!to_file && !observer_) return;
   // A clock record first (thread 0's block): it lets readers turn ticks into nanoseconds.
   struct {
     fmt::block_header b;
@@ -314,7 +319,7 @@ void trace_recorder::drain() noexcept {
                                                        std::chrono::system_clock::now().time_since_epoch())
                                                        .count());
   iovec one{&clock, sizeof clock};
-  write_all(&one, 1);
+  if (to_file) write_all(&one, 1);
 
   std::vector<trace_ring*> rings;
   {
@@ -333,9 +338,23 @@ void trace_recorder::drain() noexcept {
     const std::size_t n = head - tail;
     const std::size_t first = std::min(n, r->cap_ - off);
     iovec iov[3] = {{&b, sizeof b}, {r->data_.get() + off, first}, {r->data_.get(), n - first}};
-    write_all(iov, first < n ? 3 : 2);
+    if (to_file && !write_failed_) write_all(iov, first < n ? 3 : 2);
+    if (observer_) {
+      const std::byte* records = r->data_.get() + off;
+      if (first < n) {  // (wrapped: one contiguous copy, in a buffer the writer keeps)
+        try {
+          wrapped_.assign(records, records + first);
+          wrapped_.insert(wrapped_.end(), r->data_.get(), r->data_.get() + (n - first));
+          records = wrapped_.data();
+        } catch (...) {  // out of memory: the observer is told it lost the block
+          records = nullptr;
+        }
+      }
+      observer_->on_block(r->slot_, dropped, records, records ? n : 0);
+    }
     r->tail_.store(head, std::memory_order_release);
   }
+  if (observer_) observer_->on_drained();
 }
 
 trace_recorder* trace_recorder::of(actor_system& sys) noexcept { return system_access::tracer(sys); }
@@ -469,6 +488,18 @@ void trace_recorder::record_exit(const actor_base& a, const exit_reason& reason)
     ring().put(&r, sizeof r, clip(text));
   } catch (...) {
   }
+}
+
+void trace_recorder::record_unobserved(std::uint32_t code, std::string_view text) noexcept {
+  fmt::point_record r{};
+  init_header(r, fmt::kind::unobserved, clip(text).size(), 0, static_cast<std::uint8_t>(code));
+  r.ts = trace_ticks();
+  r.actor = tls_current ? tls_current->id() : 0;
+  if (const trace_context* c = context()) {
+    r.trace = c->trace;
+    r.cause = c->id;
+  }
+  ring().put(&r, sizeof r, clip(text));
 }
 
 void trace_recorder::record_dead_letter(const abstract_actor* receiver, const envelope& e,

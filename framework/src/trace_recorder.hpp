@@ -97,6 +97,21 @@ class trace_context_scope {
 
 class trace_recorder;
 
+/// Sees what the recorder's writer drains, as it drains it (the inspector's live model): on the
+/// writer thread, one drain at a time, never on the threads being recorded.
+class trace_observer {
+ public:
+  virtual ~trace_observer() = default;
+  /// The records `thread` wrote since its previous block, in order, whole (a block that wrapped
+  /// around its ring is handed over contiguous); `dropped`: records it dropped before them.
+  /// `records` null: the block was lost (no memory to make it contiguous); run records of that
+  /// thread cannot be decoded again until one starts afresh (run_present2::reset).
+  virtual void on_block(std::uint32_t thread, std::uint32_t dropped, const std::byte* records,
+                        std::size_t size) noexcept = 0;
+  /// After each drain (every flush interval while the system runs, and at stop).
+  virtual void on_drained() noexcept {}
+};
+
 /// One thread's ring (single producer: its thread; single consumer: the writer).
 class trace_ring {
  public:
@@ -179,7 +194,10 @@ constinit inline thread_local trace_ring_cache tls_trace_ring;
 class trace_recorder {
  public:
   /// Opens the file and starts the writer; throws std::system_error if the file cannot be made.
-  trace_recorder(const trace_config& cfg, std::string path, node_id node, spdlog::logger& log);
+  /// An empty `path` writes no file: the records only go to `observer` (which must then be
+  /// given). The observer outlives the recorder's stop().
+  trace_recorder(const trace_config& cfg, std::string path, node_id node, spdlog::logger& log,
+                 trace_observer* observer = nullptr);
   ~trace_recorder();
   trace_recorder(const trace_recorder&) = delete;
   trace_recorder& operator=(const trace_recorder&) = delete;
@@ -226,6 +244,8 @@ class trace_recorder {
   void record_arm(timer_node& n, duration delay) noexcept;
   void record_fire(const timer_node& n, bool cancelled) noexcept;
   void record_reply(trace_format::kind k, const reply_sink& s, std::uint32_t code) noexcept;
+  /// A failed future was dropped without anyone looking at its result (on the dropping thread).
+  void record_unobserved(std::uint32_t code, std::string_view text) noexcept;
 
   /// Whether a message sent outside any recorded chain starts one.
   bool sample_root(const actor_base* sender, const type_meta* type) const noexcept;
@@ -244,6 +264,8 @@ class trace_recorder {
 
   std::string path_;
   spdlog::logger& log_;
+  trace_observer* observer_;
+  std::vector<std::byte> wrapped_;  // (the writer's: a block that wrapped, made contiguous)
   int fd_ = -1;
   std::uint64_t generation_;  // tells this recorder's rings from those of a dead one at the same address
   std::size_t ring_bytes_;

@@ -73,6 +73,7 @@ enum class kind : std::uint8_t {
   timer_armed = 11, // timer_record
   timer_fired = 12, // timer_record (flags 1: cancelled at shutdown)
   thread_name = 13, // string_record: the writing thread's name ("worker-0", "main", ...)
+  unobserved = 14,  // point_record + the error's text: a failed future dropped unread; flags: errc
 };
 
 struct record_header {
@@ -304,7 +305,7 @@ struct reply_record {
   std::uint64_t sent;     // ticks when the request was made
 };
 
-/// suspend.
+/// suspend; unobserved (flags: the troupe::errc; aux: the length of the error's text that follows).
 struct point_record {
   record_header h;
   std::uint64_t ts;

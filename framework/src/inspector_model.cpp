@@ -1,0 +1,461 @@
+#include "inspector_model.hpp"
+
+#include <troupe/error.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+namespace troupe::detail {
+
+namespace fmt = troupe::trace_format;
+
+// -- duration_histogram -------------------------------------------------------------------------
+
+int duration_histogram::bucket_of(std::uint64_t ns) noexcept {
+  if (ns < (std::uint64_t{1} << first_octave)) return 0;
+  const int octave = std::bit_width(ns) - 1;  // 2^octave <= ns < 2^(octave + 1)
+  if (octave >= first_octave + octaves) return buckets - 1;
+  const int quarter = static_cast<int>((ns >> (octave - 2)) & 3);  // the two bits after the top one
+  return 1 + (octave - first_octave) * per_octave + quarter;
+}
+
+std::uint64_t duration_histogram::upper_edge(int bucket) noexcept {
+  if (bucket <= 0) return std::uint64_t{1} << first_octave;
+  if (bucket >= buckets - 1) return UINT64_MAX;
+  const int octave = first_octave + (bucket - 1) / per_octave;
+  const int quarter = (bucket - 1) % per_octave;
+  return (std::uint64_t{1} << octave) + (std::uint64_t{static_cast<unsigned>(quarter) + 1} << (octave - 2));
+}
+
+void duration_histogram::add(std::uint64_t ns) noexcept {
+  std::uint32_t& c = counts_[static_cast<std::size_t>(bucket_of(ns))];
+  if (c != UINT32_MAX) ++c;
+  ++count_;
+  sum_ += ns;
+  max_ = std::max(max_, ns);
+}
+
+std::uint64_t duration_histogram::quantile(double q) const noexcept {
+  if (count_ == 0) return 0;
+  const auto want = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
+  std::uint64_t seen = 0;
+  for (int b = 0; b < buckets; ++b) {
+    seen += counts_[static_cast<std::size_t>(b)];
+    if (seen >= want) return std::min(upper_edge(b), max_);
+  }
+  return max_;
+}
+
+std::uint64_t duration_histogram::at_most(std::uint64_t ns) const noexcept {
+  std::uint64_t n = 0;
+  for (int b = 0; b < buckets && upper_edge(b) <= ns; ++b) n += counts_[static_cast<std::size_t>(b)];
+  return n;
+}
+
+void duration_histogram::merge(const duration_histogram& o) noexcept {
+  for (std::size_t b = 0; b < counts_.size(); ++b)
+    counts_[b] = static_cast<std::uint32_t>(std::min<std::uint64_t>(UINT32_MAX, std::uint64_t{counts_[b]} + o.counts_[b]));
+  count_ += o.count_;
+  sum_ += o.sum_;
+  max_ = std::max(max_, o.max_);
+}
+
+// -- the model ----------------------------------------------------------------------------------
+
+namespace {
+constexpr std::uint64_t ms = 1'000'000;
+constexpr std::uint64_t tick_every = 1'000 * ms;  // the lint clock
+constexpr std::size_t kept_dead_letters = 100;
+constexpr std::size_t kept_lints = 200;
+constexpr std::uint64_t lint_linger = 60'000 * ms;  // a lint stays shown this long after it last fired
+
+std::uint64_t ns_of(duration d) { return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()); }
+
+const char* dead_letter_reason_name(std::uint32_t why) {
+  switch (static_cast<fmt::dead_letter_reason>(why)) {
+    case fmt::dead_letter_reason::not_alive: return "not alive";
+    case fmt::dead_letter_reason::no_handler: return "no handler";
+    case fmt::dead_letter_reason::mailbox_full: return "mailbox full";
+    case fmt::dead_letter_reason::no_actor: return "no actor";
+    default: return "other";
+  }
+}
+
+std::string ms_text(std::uint64_t ns) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f ms", static_cast<double>(ns) / 1e6);
+  return buf;
+}
+}  // namespace
+
+std::uint64_t inspector_model::steady_now_ns() noexcept { return trace_steady_ns(); }
+
+inspector_model::inspector_model(const inspect_config& cfg) : cfg_(cfg), started_ns_(steady_now_ns()) {
+  tsc_ = trace_use_tsc.load(std::memory_order_relaxed);
+  tick0_ = trace_ticks();
+  ns0_ = steady_now_ns();
+  last_tick_ns_ = ns0_;
+}
+
+std::uint64_t inspector_model::to_ns(std::uint64_t ticks) const noexcept {
+  if (!tsc_) return ticks;
+  const double d = (static_cast<double>(ticks) - static_cast<double>(tick0_)) * ns_per_tick_;
+  return static_cast<std::uint64_t>(std::max(0.0, static_cast<double>(ns0_) + d));
+}
+
+void inspector_model::on_block(std::uint32_t thread, std::uint32_t dropped, const std::byte* records,
+                               std::size_t size) noexcept {
+  std::lock_guard lock(m_);
+  if (!records) {
+    lost_[thread] = true;
+    return;
+  }
+  (void)dropped;  // (a run after dropped records starts its codec afresh: run_present2::reset)
+  try {
+    for (std::size_t at = 0; at + sizeof(fmt::record_header) <= size;) {
+      fmt::record_header h;
+      std::memcpy(&h, records + at, sizeof h);
+      if (h.size < sizeof h || at + h.size > size) break;  // (our own recorder's: cannot happen)
+      on_record(thread, records + at, h.size);
+      at += h.size;
+    }
+  } catch (...) {  // out of memory: the model misses what is left of the block
+  }
+}
+
+void inspector_model::on_drained() noexcept {
+  std::lock_guard lock(m_);
+  const std::uint64_t now = steady_now_ns();
+  if (tsc_) {  // recalibrate over the whole run so far
+    const std::uint64_t t = trace_ticks();
+    if (t > tick0_ && now > ns0_ + 10 * ms)
+      ns_per_tick_ = static_cast<double>(now - ns0_) / static_cast<double>(t - tick0_);
+  }
+  if (now - last_tick_ns_ >= tick_every) {
+    try {
+      tick(now);
+    } catch (...) {
+    }
+    last_tick_ns_ = now;
+  }
+}
+
+inspected_actor* inspector_model::follow(std::uint64_t id) {
+  if (id == 0) return nullptr;
+  auto it = actors_.find(id);
+  if (it != actors_.end()) return &it->second;
+  return nullptr;
+}
+
+inspected_group& inspector_model::group_of(const inspected_actor& a) {
+  return groups_[a.name.empty() ? a.type : a.name];
+}
+
+template <class R>
+static R copy_record(const std::byte* rec) {
+  R r;
+  std::memcpy(&r, rec, sizeof r);
+  return r;
+}
+
+static std::string_view text_after(const std::byte* rec, std::size_t size, std::size_t fixed, std::uint32_t n) {
+  if (size <= fixed) return {};
+  return {reinterpret_cast<const char*>(rec + fixed), std::min<std::size_t>(n, size - fixed)};
+}
+
+void inspector_model::on_record(std::uint32_t thread, const std::byte* rec, std::size_t size) {
+  fmt::record_header h;
+  std::memcpy(&h, rec, sizeof h);
+  switch (h.k) {
+    case fmt::kind::type_def: {
+      if (size < sizeof(fmt::type_def_record)) return;
+      auto r = copy_record<fmt::type_def_record>(rec);
+      type_names_.try_emplace(r.type, text_after(rec, size, sizeof r, h.aux));
+      return;
+    }
+    case fmt::kind::spawn: {
+      if (size < sizeof(fmt::actor_record)) return;
+      auto r = copy_record<fmt::actor_record>(rec);
+      ++spawned_;
+      if (actors_.size() >= cfg_.max_actors) {
+        ++untracked_;
+        return;
+      }
+      inspected_actor& a = actors_[r.actor];
+      a.id = r.actor;
+      a.parent = r.other;
+      a.type = std::string(text_after(rec, size, sizeof r, h.aux));
+      a.spawned_ns = to_ns(r.ts);
+      if (inspected_actor* p = follow(r.other)) p->children.push_back(r.actor);
+      auto& g = group_of(a);
+      ++g.actors;
+      ++g.running;
+      return;
+    }
+    case fmt::kind::name: {
+      if (size < sizeof(fmt::actor_record)) return;
+      auto r = copy_record<fmt::actor_record>(rec);
+      if (inspected_actor* a = follow(r.actor)) {
+        auto& old = group_of(*a);
+        --old.actors;
+        if (a->alive) --old.running;
+        a->name = std::string(text_after(rec, size, sizeof r, h.aux));
+        auto& g = group_of(*a);
+        ++g.actors;
+        if (a->alive) ++g.running;
+      }
+      return;
+    }
+    case fmt::kind::exit: {
+      if (size < sizeof(fmt::actor_record)) return;
+      auto r = copy_record<fmt::actor_record>(rec);
+      ++exited_;
+      inspected_actor* a = follow(r.actor);
+      if (!a) return;
+      const std::uint64_t now = to_ns(r.ts);
+      a->alive = false;
+      a->exited_ns = now;
+      a->depth_now = 0;
+      const auto cat = static_cast<fmt::exit_category>(h.flags);
+      std::string text(text_after(rec, size, sizeof r, h.aux));
+      a->exit_reason = cat == fmt::exit_category::normal ? "normal" : text.empty() ? "abnormal" : text;
+      --group_of(*a).running;
+      exited_order_.push_back(a->id);
+      if ((cat == fmt::exit_category::error || cat == fmt::exit_category::killed) && a->parent) {
+        auto& q = child_failures_[a->parent];
+        q.push_back(now);
+        const std::uint64_t window = ns_of(cfg_.restart_window);
+        while (!q.empty() && q.front() + window < now) q.pop_front();
+        if (q.size() >= cfg_.restart_storm) {
+          const inspected_actor* p = follow(a->parent);
+          raise("restart_storm", a->parent,
+                std::to_string(q.size()) + " children of " + (p ? (p->name.empty() ? p->type : p->name) : "an actor") +
+                    " failed within " + ms_text(window) + " (a restart storm)",
+                static_cast<double>(q.size()), now);
+        }
+      }
+      retire_exited(now);
+      return;
+    }
+    case fmt::kind::dead_letter: {
+      if (size < sizeof(fmt::dead_letter_record)) return;
+      auto r = copy_record<fmt::dead_letter_record>(rec);
+      ++dead_letters_total_;
+      inspected_dead_letter d;
+      d.ts_ns = to_ns(r.ts);
+      d.receiver = r.actor;
+      d.sender = r.sender;
+      auto t = type_names_.find(r.type);
+      d.type = t != type_names_.end() ? t->second : std::string();
+      d.reason = dead_letter_reason_name(h.aux);
+      dead_letters_.push_back(std::move(d));
+      if (dead_letters_.size() > kept_dead_letters) dead_letters_.pop_front();
+      return;
+    }
+    case fmt::kind::reply:
+    case fmt::kind::timeout: {
+      if (size < sizeof(fmt::reply_record)) return;
+      auto r = copy_record<fmt::reply_record>(rec);
+      if (inspected_actor* a = follow(r.actor)) ++a->replies;
+      return;
+    }
+    case fmt::kind::unobserved: {
+      if (size < sizeof(fmt::point_record)) return;
+      auto r = copy_record<fmt::point_record>(rec);
+      ++unobserved_;
+      const inspected_actor* a = follow(r.actor);
+      raise("unobserved_failure", r.actor,
+            std::string("a future ") + (a ? "of " + (a->name.empty() ? a->type : a->name) + " " : std::string()) +
+                "failed with \"" + std::string(text_after(rec, size, sizeof r, h.aux)) +
+                "\" and was dropped without anyone looking at its result",
+            1, to_ns(r.ts));
+      return;
+    }
+    case fmt::kind::handled: {
+      if (lost_[thread] && !(size >= sizeof(fmt::run_head) &&
+                             (std::to_integer<std::uint8_t>(rec[offsetof(fmt::run_head, present2)]) & fmt::run_present2::reset)))
+        return;  // (cannot be decoded after a lost block until the codec starts afresh)
+      lost_[thread] = false;
+      fmt::handled_record r;
+      if (!codecs_[thread].decode(reinterpret_cast<const unsigned char*>(rec), size, r)) return;
+      on_run(r);
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void inspector_model::on_run(const fmt::handled_record& r) {
+  ++handled_;
+  const auto kind = static_cast<fmt::run_kind>(r.ekind);
+  const bool remote = r.h.flags & fmt::remote_sender_flag;
+  if (r.sender && !remote && r.sender != r.actor && kind == fmt::run_kind::message) {
+    auto& e = edges_[{r.sender, r.actor}];
+    e.from = r.sender;
+    e.to = r.actor;
+    ++e.count;
+    if (inspected_actor* s = follow(r.sender)) ++s->sent;
+  }
+  inspected_actor* a = follow(r.actor);
+  if (!a) return;
+  const std::uint64_t start = to_ns(r.start);
+  const std::uint64_t run_ns = r.end > r.start ? to_ns(r.end) - start : 0;
+  const std::uint64_t wait_ns = r.start > r.sent ? start - to_ns(r.sent) : 0;
+  if (kind == fmt::run_kind::link || kind == fmt::run_kind::unlink) {
+    auto& l = a->links;
+    std::erase(l, r.sender);
+    if (kind == fmt::run_kind::link && r.sender) l.push_back(r.sender);
+  } else if (kind == fmt::run_kind::monitor || kind == fmt::run_kind::demonitor) {
+    auto& m = a->monitors;  // who monitors this actor
+    std::erase(m, r.sender);
+    if (kind == fmt::run_kind::monitor && r.sender) m.push_back(r.sender);
+  }
+  ++a->handled;
+  if (r.h.flags & fmt::request_flag) ++a->requests;
+  if (r.h.flags & fmt::threw_flag) ++a->threw;
+  a->last_run_ns = start + run_ns;
+  a->depth_now = r.depth_left;
+  a->depth_peak = std::max(a->depth_peak, r.h.aux);
+  a->handler.add(run_ns);
+  if (kind == fmt::run_kind::message) a->wait.add(wait_ns);
+  auto& g = group_of(*a);
+  ++g.handled;
+  g.handler.add(run_ns);
+  if (kind == fmt::run_kind::message) g.wait.add(wait_ns);
+  if (cfg_.recent_runs) {
+    inspected_run x;
+    x.start_ns = start;
+    x.wait_ns = wait_ns;
+    x.run_ns = run_ns;
+    x.sender = r.sender;
+    x.type = r.type;
+    x.depth = r.h.aux;
+    x.kind = r.ekind;
+    x.request = r.h.flags & fmt::request_flag;
+    x.threw = r.h.flags & fmt::threw_flag;
+    a->recent.push_back(x);
+    while (a->recent.size() > cfg_.recent_runs) a->recent.pop_front();
+  }
+  if (run_ns > ns_of(cfg_.slow_handler)) {
+    auto t = type_names_.find(r.type);
+    raise("slow_handler", a->id,
+          "a handler of " + (a->name.empty() ? a->type : a->name) +
+              (t != type_names_.end() ? " for " + t->second : std::string()) + " ran " + ms_text(run_ns) +
+              ", blocking its worker",
+          static_cast<double>(run_ns) / 1e6, start + run_ns);
+  }
+}
+
+void inspector_model::raise(std::string kind, std::uint64_t actor, std::string detail, double value, std::uint64_t now) {
+  for (auto& l : lints_)
+    if (l.kind == kind && l.actor == actor) {
+      l.detail = std::move(detail);
+      l.value = std::max(l.value, value);
+      l.last_ns = now;
+      return;
+    }
+  inspected_lint l;
+  l.kind = std::move(kind);
+  l.actor = actor;
+  l.detail = std::move(detail);
+  l.value = value;
+  l.since_ns = l.last_ns = now;
+  lints_.push_back(std::move(l));
+  if (lints_.size() > kept_lints) lints_.pop_front();
+}
+
+void inspector_model::tick(std::uint64_t now) {
+  const double secs = static_cast<double>(now - last_tick_ns_) / 1e9;
+  for (auto& [key, e] : edges_) {
+    e.per_second = static_cast<double>(e.count - e.count_at_tick) / secs;
+    e.count_at_tick = e.count;
+  }
+  dead_letters_per_second_ = static_cast<double>(dead_letters_total_ - dead_letters_at_tick_) / secs;
+  dead_letters_at_tick_ = dead_letters_total_;
+  if (dead_letters_per_second_ > cfg_.dead_letters_per_second) {
+    char v[32];
+    std::snprintf(v, sizeof v, "%.0f", dead_letters_per_second_);
+    raise("dead_letters", 0, std::string(v) + " dead letters per second", dead_letters_per_second_, now);
+  }
+  const std::uint64_t idle_leak = ns_of(cfg_.idle_leak);
+  for (auto& [id, a] : actors_) {
+    if (!a.alive) continue;
+    // Mailbox growth: the depth at each tick; growing at each of the last five, past the limit.
+    if (a.depth_tick_count < static_cast<int>(a.depth_ticks.size())) {
+      a.depth_ticks[static_cast<std::size_t>(a.depth_tick_count++)] = a.depth_now;
+    } else {
+      std::rotate(a.depth_ticks.begin(), a.depth_ticks.begin() + 1, a.depth_ticks.end());
+      a.depth_ticks.back() = a.depth_now;
+    }
+    if (a.depth_tick_count == static_cast<int>(a.depth_ticks.size()) && a.depth_now > cfg_.growing_mailbox &&
+        std::adjacent_find(a.depth_ticks.begin(), a.depth_ticks.end(), std::greater_equal<>()) == a.depth_ticks.end()) {
+      raise("growing_mailbox", id,
+            "the mailbox of " + (a.name.empty() ? a.type : a.name) + " grew at each of the last " +
+                std::to_string(a.depth_ticks.size() - 1) + " seconds, to " + std::to_string(a.depth_now) +
+                " messages (its senders outrun it)",
+            a.depth_now, now);
+    }
+    if (a.handled > 0 && a.sent == 0 && a.replies == 0 && a.spawned_ns + idle_leak < now) {
+      raise("idle_leak", id,
+            (a.name.empty() ? a.type : a.name) + " has received " + std::to_string(a.handled) +
+                " messages in " + ms_text(now - a.spawned_ns) +
+                " but never sent or answered one, and has not exited (a likely leak)",
+            static_cast<double>(a.handled), now);
+    }
+  }
+  std::erase_if(lints_, [&](const inspected_lint& l) { return l.last_ns + lint_linger < now; });
+  retire_exited(now);
+}
+
+void inspector_model::retire_exited(std::uint64_t) {
+  while (exited_order_.size() > cfg_.keep_exited) {
+    const std::uint64_t id = exited_order_.front();
+    exited_order_.pop_front();
+    auto it = actors_.find(id);
+    if (it == actors_.end()) continue;
+    if (inspected_actor* p = follow(it->second.parent)) std::erase(p->children, id);
+    auto& g = group_of(it->second);
+    --g.actors;
+    actors_.erase(it);
+    child_failures_.erase(id);
+    std::erase_if(edges_, [id](const auto& e) { return e.first.first == id || e.first.second == id; });
+  }
+}
+
+inspector_snapshot inspector_model::snapshot(std::uint64_t detail) const {
+  inspector_snapshot s;
+  std::lock_guard lock(m_);
+  s.now_ns = steady_now_ns();
+  s.started_ns = started_ns_;
+  if (detail) {
+    auto it = actors_.find(detail);
+    if (it != actors_.end()) s.actors.push_back(it->second);
+  } else {
+    s.actors.reserve(actors_.size());
+    for (const auto& [id, a] : actors_) {
+      s.actors.push_back(a);
+      s.actors.back().recent.clear();
+    }
+    std::sort(s.actors.begin(), s.actors.end(), [](const auto& x, const auto& y) { return x.id < y.id; });
+  }
+  s.edges.reserve(edges_.size());
+  for (const auto& [key, e] : edges_) s.edges.push_back(e);
+  s.dead_letters.assign(dead_letters_.begin(), dead_letters_.end());
+  s.lints.assign(lints_.begin(), lints_.end());
+  s.groups = groups_;
+  s.handled = handled_;
+  s.dead_letters_total = dead_letters_total_;
+  s.dead_letters_per_second = dead_letters_per_second_;
+  s.spawned = spawned_;
+  s.exited = exited_;
+  s.untracked = untracked_;
+  s.unobserved_failures = unobserved_;
+  s.type_names = type_names_;
+  return s;
+}
+
+}  // namespace troupe::detail
