@@ -6,7 +6,8 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++            # toolchain (CMake >= 3.25, C++20)
-  libboost1.81-dev                 # Boost.Asio for net/
+  libboost1.81-dev                 # Boost.Asio for net/, Beast for the inspector
+  libboost-json1.81-dev            # Boost.JSON: the inspector's documents
   libspdlog-dev                    # logging (brings libfmt-dev)
   libcli11-dev                     # command lines of the examples and troupe-bench
   catch2                           # unit tests (Catch2 v2, header-only)

@@ -3,6 +3,8 @@
 #include "actor_registry.hpp"
 #include "blocking_pool.hpp"
 #include "dead_letters.hpp"
+#include "inspector_model.hpp"
+#include "inspector_server.hpp"
 #include "runtime_thread.hpp"
 #include "timer_queue.hpp"
 #include "trace_recorder.hpp"
@@ -12,6 +14,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <random>
 #include <thread>
 
@@ -47,18 +50,39 @@ actor_system::actor_system(actor_system_config cfg)
   // Before anything runs, so that every actor's spawn is in the file. A path given in the
   // config that cannot be opened is the caller's error (it throws); one from the environment
   // is logged and the system runs untraced.
-  if (std::string path = detail::trace_recorder::resolve_path(cfg_.trace, node_); !path.empty()) {
+  // The inspector feeds on the same records (with no file unless tracing asks for one). An
+  // address given in the config that cannot be served is the caller's error (it throws); one
+  // from the environment is logged and the system runs uninspected.
+  std::string inspect = cfg_.inspect.listen;
+  if (inspect.empty())
+    if (const char* env = std::getenv("TROUPE_INSPECT")) inspect = env;
+  if (!inspect.empty()) {
+    inspector_model_ = std::make_unique<detail::inspector_model>(cfg_.inspect);
     try {
-      tracer_owner_ = std::make_unique<detail::trace_recorder>(cfg_.trace, path, node_, *logger_);
+      inspector_ = std::make_unique<detail::inspector_server>(cfg_.inspect, inspect, *inspector_model_, node_, *logger_);
+    } catch (const std::exception& e) {
+      if (!cfg_.inspect.listen.empty()) throw;
+      logger_->error("TROUPE_INSPECT: {}; running without the inspector", e.what());
+      inspector_model_.reset();
+    }
+  }
+  if (std::string path = detail::trace_recorder::resolve_path(cfg_.trace, node_); !path.empty() || inspector_model_) {
+    try {
+      tracer_owner_ =
+          std::make_unique<detail::trace_recorder>(cfg_.trace, path, node_, *logger_, inspector_model_.get());
       tracer_.store(tracer_owner_.get(), std::memory_order_release);
     } catch (const std::system_error& e) {
       if (!cfg_.trace.path.empty()) throw;
       logger_->error("TROUPE_TRACE: {}; running without tracing", e.what());
+      inspector_.reset();
+      inspector_model_.reset();
     }
   }
 #else
   if (!detail::trace_recorder::resolve_path(cfg_.trace, node_).empty())
     logger_->warn("tracing requested, but troupe was built with TROUPE_TRACE_HOOKS=OFF");
+  if (!cfg_.inspect.listen.empty() || std::getenv("TROUPE_INSPECT"))
+    logger_->warn("the inspector was requested, but troupe was built with TROUPE_TRACE_HOOKS=OFF");
 #endif
   if (cfg_.timer_factory)
     timers_ = cfg_.timer_factory(*this);
@@ -95,7 +119,11 @@ void actor_system::shutdown() noexcept {
 }
 
 trace_stats actor_system::tracing_stats() const {
-  return tracer_owner_ ? tracer_owner_->stats() : trace_stats{};
+  return tracer_owner_ && !tracer_owner_->path().empty() ? tracer_owner_->stats() : trace_stats{};
+}
+
+std::string actor_system::inspector_url() const {
+  return inspector_ ? inspector_->address() + "?token=" + inspector_->token() : std::string();
 }
 
 detail::trace_recorder* detail::system_access::tracer(actor_system& sys) noexcept {

@@ -14,11 +14,14 @@ namespace fmt = troupe::trace_format;
 
 // -- duration_histogram -------------------------------------------------------------------------
 
+// Bucket b holds (upper_edge(b - 1), upper_edge(b)]: a duration equal to an edge is counted at
+// most that long, as Prometheus' `le` buckets count.
 int duration_histogram::bucket_of(std::uint64_t ns) noexcept {
-  if (ns < (std::uint64_t{1} << first_octave)) return 0;
-  const int octave = std::bit_width(ns) - 1;  // 2^octave <= ns < 2^(octave + 1)
+  if (ns <= (std::uint64_t{1} << first_octave)) return 0;
+  const std::uint64_t v = ns - 1;
+  const int octave = std::bit_width(v) - 1;  // 2^octave <= v < 2^(octave + 1)
   if (octave >= first_octave + octaves) return buckets - 1;
-  const int quarter = static_cast<int>((ns >> (octave - 2)) & 3);  // the two bits after the top one
+  const int quarter = static_cast<int>((v >> (octave - 2)) & 3);  // the two bits after the top one
   return 1 + (octave - first_octave) * per_octave + quarter;
 }
 
@@ -91,14 +94,17 @@ std::string ms_text(std::uint64_t ns) {
 }
 }  // namespace
 
-std::uint64_t inspector_model::steady_now_ns() noexcept { return trace_steady_ns(); }
+std::uint64_t inspector_model::now_ns() const noexcept { return manual_ ? manual_now_ : trace_steady_ns(); }
 
-inspector_model::inspector_model(const inspect_config& cfg) : cfg_(cfg), started_ns_(steady_now_ns()) {
+inspector_model::inspector_model(const inspect_config& cfg) : cfg_(cfg), started_ns_(trace_steady_ns()) {
   tsc_ = trace_use_tsc.load(std::memory_order_relaxed);
   tick0_ = trace_ticks();
-  ns0_ = steady_now_ns();
+  ns0_ = started_ns_;
   last_tick_ns_ = ns0_;
 }
+
+inspector_model::inspector_model(const inspect_config& cfg, std::uint64_t start_ns)
+    : cfg_(cfg), manual_(true), manual_now_(start_ns), started_ns_(start_ns), last_tick_ns_(start_ns) {}
 
 std::uint64_t inspector_model::to_ns(std::uint64_t ticks) const noexcept {
   if (!tsc_) return ticks;
@@ -126,9 +132,11 @@ void inspector_model::on_block(std::uint32_t thread, std::uint32_t dropped, cons
   }
 }
 
-void inspector_model::on_drained() noexcept {
+void inspector_model::on_drained() noexcept { on_drained_at(now_ns()); }
+
+void inspector_model::on_drained_at(std::uint64_t now) noexcept {
   std::lock_guard lock(m_);
-  const std::uint64_t now = steady_now_ns();
+  manual_now_ = now;
   if (tsc_) {  // recalibrate over the whole run so far
     const std::uint64_t t = trace_ticks();
     if (t > tick0_ && now > ns0_ + 10 * ms)
@@ -429,7 +437,7 @@ void inspector_model::retire_exited(std::uint64_t) {
 inspector_snapshot inspector_model::snapshot(std::uint64_t detail) const {
   inspector_snapshot s;
   std::lock_guard lock(m_);
-  s.now_ns = steady_now_ns();
+  s.now_ns = now_ns();
   s.started_ns = started_ns_;
   if (detail) {
     auto it = actors_.find(detail);

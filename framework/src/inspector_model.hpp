@@ -127,18 +127,23 @@ struct inspector_snapshot {
 
 class inspector_model final : public trace_observer {
  public:
+  /// Fed by a live recorder: ticks are calibrated against the steady clock.
   explicit inspector_model(const inspect_config& cfg);
+  /// For tests: ticks are nanoseconds, and time is what on_drained_at() says (from `start_ns`).
+  inspector_model(const inspect_config& cfg, std::uint64_t start_ns);
 
   void on_block(std::uint32_t thread, std::uint32_t dropped, const std::byte* records,
                 std::size_t size) noexcept override;
   void on_drained() noexcept override;
+  /// on_drained() at `now_ns` (the test clock).
+  void on_drained_at(std::uint64_t now_ns) noexcept;
 
   /// What every view needs; `detail`: only that actor (with its recent runs), else every
   /// followed actor (without them).
   inspector_snapshot snapshot(std::uint64_t detail = 0) const;
 
-  /// The steady clock now, in ns (the snapshot's time base).
-  static std::uint64_t steady_now_ns() noexcept;
+  /// The model's clock now, in ns (the snapshot's time base): the steady clock, or the test's.
+  std::uint64_t now_ns() const noexcept;
 
  private:
   void on_record(std::uint32_t thread, const std::byte* rec, std::size_t size);
@@ -159,6 +164,8 @@ class inspector_model final : public trace_observer {
   std::uint64_t tick0_ = 0, ns0_ = 0;
   double ns_per_tick_ = 1.0;
   bool tsc_ = false;
+  bool manual_ = false;  // the test clock
+  std::uint64_t manual_now_ = 0;
 
   std::uint64_t started_ns_;
   std::uint64_t last_tick_ns_ = 0;

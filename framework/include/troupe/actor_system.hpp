@@ -47,6 +47,8 @@ class actor_registry;
 class blocking_pool;
 class dead_letter_log;
 class trace_recorder;
+class inspector_model;
+class inspector_server;
 
 /// Hands the system and actor id to the actor_base constructor of the actor being spawned.
 /// Nests: spawning from inside an actor's constructor works.
@@ -181,6 +183,10 @@ class actor_system {
   /// What the trace recorder wrote so far (enabled == false: this system does not trace).
   troupe::trace_stats tracing_stats() const;
 
+  /// Where the inspector serves, with its token ("http://127.0.0.1:PORT/?token=..."): open it
+  /// in a browser. Empty when the inspector is off (see actor_system_config::inspect).
+  std::string inspector_url() const;
+
  private:
   friend class detail::system_access;  // sched(), the registry, the dead-letter count
 
@@ -192,8 +198,10 @@ class actor_system {
   std::shared_ptr<spdlog::logger> logger_;
   std::unique_ptr<detail::actor_registry> registry_;
   std::unique_ptr<detail::dead_letter_log> dead_letter_log_;
+  std::unique_ptr<detail::inspector_model> inspector_model_;  // (outlives the recorder that feeds it)
   std::unique_ptr<detail::trace_recorder> tracer_owner_;
   std::atomic<detail::trace_recorder*> tracer_{nullptr};  // while it records
+  std::unique_ptr<detail::inspector_server> inspector_;  // (stops before the model goes)
   std::unique_ptr<timer_service> timers_;
   std::unique_ptr<scheduler> sched_;
   std::unique_ptr<detail::blocking_pool> blocking_;

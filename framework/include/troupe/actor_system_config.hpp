@@ -2,6 +2,7 @@
 #pragma once
 
 #include <troupe/abstract_actor.hpp>
+#include <troupe/inspect.hpp>
 #include <troupe/log.hpp>
 #include <troupe/time.hpp>
 #include <troupe/trace.hpp>
@@ -44,6 +45,10 @@ struct actor_system_config {
   /// Tracing (see trace.hpp): off unless `trace.path` or the environment variable TROUPE_TRACE
   /// names a file.
   trace_config trace = {};
+  /// The inspector (see inspect.hpp, docs/inspector.md): a live web view of this system and
+  /// Prometheus metrics, off unless `inspect.listen` or the environment variable
+  /// TROUPE_INSPECT gives an address.
+  inspect_config inspect = {};
 };
 
 }  // namespace troupe
