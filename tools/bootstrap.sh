@@ -17,6 +17,8 @@ packages=(
   clang libclang-rt-14-dev         # the fuzz preset: clang 14 with libFuzzer
   python3                          # tests/net: a client of the wire protocol in another language
   graphviz                         # troupe-trace graph --svg renders the topology with dot
+  chromium                         # the inspector's page test: a real (headless) browser
+  prometheus                       # the inspector's /metrics: promtool checks it, a server scrapes it
 )
 
 missing=()

@@ -99,6 +99,6 @@ int main(int argc, char** argv) {
   for (auto& a : accounts) total += troupe::request<long>(a, balance{}, 10s).get().value_or(-1'000'000);
   std::printf("bank: %ld transfers done, %ld refused (insufficient funds) in %.3f s\n", done, refused, secs);
   std::printf("  total money: %ld at the start, %ld at the end\n", n_accounts * opening, total);
-  return example::report(all_ok && total == n_accounts * opening && done + refused == n_clients * transfers,
+  return cli.finish(sys, all_ok && total == n_accounts * opening && done + refused == n_clients * transfers,
                          "money is conserved and every transfer completed or was refused");
 }

@@ -417,5 +417,5 @@ int main(int argc, char** argv) {
   const bool server_ok = server_cmd.empty() || server.stop();
   if (!server_ok) std::printf("the server did not exit cleanly\n");
   const bool ok = server_ok && delivered == expected && t->misrouted.load() == 0 && t->lost.load() == 0 && t->refused.load() == 0;
-  return example::report(ok, "every SAY reached every member of its room exactly once; nothing else arrived; no connection lost");
+  return cli.finish(sys, ok, "every SAY reached every member of its room exactly once; nothing else arrived; no connection lost");
 }

@@ -3,11 +3,15 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <troupe/actor_system.hpp>
 #include <troupe/actor_system_config.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <string>
 #include <utility>
+
+#include <pthread.h>
 
 namespace example {
 
@@ -21,29 +25,67 @@ namespace example {
 ///
 /// An unknown flag or a bad value prints CLI11's message and makes main return non-zero.
 /// Every example also takes `--trace FILE`: make the actor system from config() and it records
-/// a trace there (docs/tracing.md; read it with troupe-trace).
+/// a trace there (docs/tracing.md; read it with troupe-trace). And `--inspect HOST:PORT`: the
+/// system serves the inspector there (docs/inspector.md; its address and token are logged at
+/// start), and finish() keeps it up after the run until Ctrl-C, so the run can be looked at.
 class cli : public CLI::App {
  public:
   cli(std::string name, std::string description) : CLI::App(std::move(description), std::move(name)) {
     option_defaults()->always_capture_default();
     add_option("--trace", trace_, "Record a trace of the run to FILE (read it with troupe-trace)")
         ->type_name("FILE");
+    add_option("--inspect", inspect_,
+               "Serve the inspector at HOST:PORT (port 0: any; the address is logged), and after the run "
+               "until Ctrl-C")
+        ->type_name("HOST:PORT");
   }
 
-  /// `cfg` with what the command line asked for (the trace file).
+  /// `cfg` with what the command line asked for (the trace file, the inspector). With
+  /// --inspect, SIGINT and SIGTERM are blocked here, before the system starts its threads, so
+  /// that finish() can wait for them.
   troupe::actor_system_config config(troupe::actor_system_config cfg = {}) const {
     if (!trace_.empty()) cfg.trace.path = trace_;
+    if (!inspect_.empty()) {
+      cfg.inspect.listen = inspect_;
+      sigset_t s = stop_signals();
+      pthread_sigmask(SIG_BLOCK, &s, nullptr);
+    }
     return cfg;
   }
 
+  /// Prints the invariant line every example ends with and returns the exit status; with
+  /// --inspect, first keeps the inspector serving until Ctrl-C (or SIGTERM).
+  int finish(const troupe::actor_system& sys, bool ok, const char* what) const;
+
  private:
+  static sigset_t stop_signals() {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGTERM);
+    return s;
+  }
+
   std::string trace_;
+  std::string inspect_;
 };
 
 /// Prints the invariant line every example ends with; returns the exit status.
 inline int report(bool ok, const char* what) {
   std::printf("invariant (%s): %s\n", what, ok ? "ok" : "VIOLATED");
   return ok ? 0 : 1;
+}
+
+inline int cli::finish(const troupe::actor_system& sys, bool ok, const char* what) const {
+  const int status = report(ok, what);
+  if (!inspect_.empty() && !sys.inspector_url().empty()) {
+    std::printf("inspector: %s (Ctrl-C to exit)\n", sys.inspector_url().c_str());
+    std::fflush(stdout);
+    sigset_t s = stop_signals();
+    int sig = 0;
+    sigwait(&s, &sig);
+  }
+  return status;
 }
 
 }  // namespace example

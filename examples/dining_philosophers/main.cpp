@@ -115,6 +115,6 @@ int main(int argc, char** argv) {
   }
   auto violations = troupe::request<long>(w, report_violations{}, 10s).get();
   std::printf("neighbours eating at once: %ld\n", violations ? *violations : -1);
-  return example::report(all_fed && violations && *violations == 0,
+  return cli.finish(sys, all_fed && violations && *violations == 0,
                          "everyone ate every meal (no deadlock, no starvation); neighbours never ate together");
 }

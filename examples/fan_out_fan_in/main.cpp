@@ -85,6 +85,6 @@ int main(int argc, char** argv) {
   const bool partial_ok = slow == 0 ? a->complete
                                     : (!a->complete && a->replies.size() == static_cast<std::size_t>(n - slow) &&
                                        a->failures.size() == static_cast<std::size_t>(slow));
-  return example::report(exact && quorum_ok && partial_ok,
+  return cli.finish(sys, exact && quorum_ok && partial_ok,
                          "exact total; a quorum in time; partial results reported as partial");
 }

@@ -83,5 +83,5 @@ int main(int argc, char** argv) {
   }
   std::printf("ping_pong: %ld rounds in %.3f s on %zu workers: %.0f messages/s\n", *returns, secs, workers,
               2.0 * static_cast<double>(*returns) / secs);
-  return example::report(*returns == rounds, "returns == rounds");
+  return cli.finish(sys, *returns == rounds, "returns == rounds");
 }

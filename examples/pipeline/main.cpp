@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
   std::printf("  sink: %ld items, %ld out of order or wrong\n", seen->first, seen->second);
   std::printf("  a flood of 50 at once: %ld accepted, %ld refused with mailbox_full (back-pressure)\n", flood->first,
               flood->second);
-  return example::report(seen->first == items && seen->second == 0 && *max_open <= 12 && flood->second > 0 &&
+  return cli.finish(sys, seen->first == items && seen->second == 0 && *max_open <= 12 && flood->second > 0 &&
                              flood->first + flood->second == 50,
                          "every item reached the sink once, in order; the flood was pushed back, not queued");
 }

@@ -90,5 +90,5 @@ int main(int argc, char** argv) {
                 box ? box->second : -1);
     ok = ok && box && box->first == expected && box->second == 0;
   }
-  return example::report(ok, "each user read exactly the posts made while it was in the room, in order");
+  return cli.finish(sys, ok, "each user read exactly the posts made while it was in the room, in order");
 }

@@ -207,7 +207,7 @@ struct worker_node {
   }
 };
 
-int run_coordinator(const troupe::actor_system_config& cfg, std::uint16_t port, std::size_t min_workers,
+int run_coordinator(const example::cli& cli, const troupe::actor_system_config& cfg, std::uint16_t port, std::size_t min_workers,
                     std::uint64_t jobs, std::uint64_t range) {
   troupe::actor_system sys{cfg};
   troupe::net::node node{sys, node_config()};
@@ -216,10 +216,10 @@ int run_coordinator(const troupe::actor_system_config& cfg, std::uint16_t port, 
   const auto bound = node.listen("0.0.0.0", port);
   std::printf("coordinator on port %u: waiting for %zu workers\n", bound, min_workers);
   auto r = troupe::request<outcome>(coord, run_all{jobs, range}, troupe::infinite).get();
-  if (!r) return example::report(false, "the run finished");
+  if (!r) return cli.finish(sys, false, "the run finished");
   std::printf("%llu primes below %llu, %llu jobs redone\n", static_cast<unsigned long long>(r->primes),
               static_cast<unsigned long long>(jobs * range), static_cast<unsigned long long>(r->redone));
-  return example::report(r->primes == primes_below(jobs * range), "the remote counts add up to a local sieve's");
+  return cli.finish(sys, r->primes == primes_below(jobs * range), "the remote counts add up to a local sieve's");
 }
 
 int run_worker(const troupe::actor_system_config& cfg, const std::string& target) {
@@ -245,7 +245,7 @@ int run_worker(const troupe::actor_system_config& cfg, const std::string& target
 
 // (With --trace, each node of the process writes a file of its own: the first the given name,
 // the others that name with "-<node id>" appended.)
-int run_in_one_process(const troupe::actor_system_config& cfg, std::size_t workers, std::uint64_t jobs,
+int run_in_one_process(const example::cli& cli, const troupe::actor_system_config& cfg, std::size_t workers, std::uint64_t jobs,
                        std::uint64_t range, bool lose_one) {
   troupe::actor_system sys{cfg};
   troupe::net::node node{sys, node_config()};
@@ -260,11 +260,11 @@ int run_in_one_process(const troupe::actor_system_config& cfg, std::size_t worke
   auto result = troupe::request<outcome>(coord, run_all{jobs, range}, troupe::infinite);
   if (lose_one && nodes.size() > 1) nodes.front().reset();  // a worker node goes away mid-run
   auto r = result.get();
-  if (!r) return example::report(false, "the run finished");
+  if (!r) return cli.finish(sys, false, "the run finished");
   std::printf("%zu worker nodes, %llu jobs: %llu primes below %llu, %llu jobs redone\n", workers,
               static_cast<unsigned long long>(jobs), static_cast<unsigned long long>(r->primes),
               static_cast<unsigned long long>(jobs * range), static_cast<unsigned long long>(r->redone));
-  return example::report(r->primes == primes_below(jobs * range), "the remote counts add up to a local sieve's");
+  return cli.finish(sys, r->primes == primes_below(jobs * range), "the remote counts add up to a local sieve's");
 }
 
 }  // namespace
@@ -287,7 +287,7 @@ int main(int argc, char** argv) {
   cli.add_flag("--lose-one", lose_one, "one process: destroy a worker node mid-run (its jobs are redone)");
   CLI11_PARSE(cli, argc, argv);
   const auto cfg = cli.config();
-  if (role == "coordinator") return run_coordinator(cfg, port, min_workers, jobs, range);
+  if (role == "coordinator") return run_coordinator(cli, cfg, port, min_workers, jobs, range);
   if (role == "worker") return run_worker(cfg, connect);
-  return run_in_one_process(cfg, workers, jobs, range, lose_one);
+  return run_in_one_process(cli, cfg, workers, jobs, range, lose_one);
 }

@@ -77,5 +77,5 @@ int main(int argc, char** argv) {
   long total = 0;
   for (auto& a : ring) total += troupe::request<long>(a, count_and_unlink{}, 10s).get().value_or(0);
   std::printf("ring: %ld actors, %ld hops in %.3f s (%.0f hops/s)\n", n, hops, secs, static_cast<double>(hops) / secs);
-  return example::report(total == hops, "hops counted by the nodes == hops");
+  return cli.finish(sys, total == hops, "hops counted by the nodes == hops");
 }

@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
   std::printf("  answered %ld, failed with the crash %ld, failed as queued at a crashed worker %ld, other %ld\n", ok,
               crashed, lost_with_worker, other);
   std::printf("  pool size after the run: %zu (replacements keep it at %ld)\n", size ? *size : 0, workers);
-  return example::report(ok + crashed + lost_with_worker == jobs && other == 0 && crashed <= crashes &&
+  return cli.finish(sys, ok + crashed + lost_with_worker == jobs && other == 0 && crashed <= crashes &&
                              size && *size == static_cast<std::size_t>(workers),
                          "every job answered or failed with an error; no timeout; the pool kept its size");
 }

@@ -54,5 +54,5 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::printf("tree: %ld leaves (%ld actors) summed to %ld in %.3f s\n", leaves, (leaves * 10 - 1) / 9, *sum, secs);
-  return example::report(*sum == leaves * (leaves - 1) / 2, "sum == N(N-1)/2");
+  return cli.finish(sys, *sum == leaves * (leaves - 1) / 2, "sum == N(N-1)/2");
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <thread>
 
 namespace troupe::detail {
 
@@ -73,6 +74,7 @@ constexpr std::uint64_t ms = 1'000'000;
 constexpr std::uint64_t tick_every = 1'000 * ms;  // the lint clock
 constexpr std::size_t kept_dead_letters = 100;
 constexpr std::size_t kept_lints = 200;
+constexpr std::size_t kept_early_exits = 10'000;
 constexpr std::uint64_t lint_linger = 60'000 * ms;  // a lint stays shown this long after it last fired
 
 std::uint64_t ns_of(duration d) { return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(d).count()); }
@@ -87,24 +89,36 @@ const char* dead_letter_reason_name(std::uint32_t why) {
   }
 }
 
-std::string ms_text(std::uint64_t ns) {
+std::string ms_text(std::uint64_t ns) {  // "12.3 ms", "2.5 s"
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f ms", static_cast<double>(ns) / 1e6);
+  if (ns >= 1'000'000'000)
+    std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(ns) / 1e9);
+  else
+    std::snprintf(buf, sizeof buf, "%.1f ms", static_cast<double>(ns) / 1e6);
   return buf;
 }
 }  // namespace
 
 std::uint64_t inspector_model::now_ns() const noexcept { return manual_ ? manual_now_ : trace_steady_ns(); }
 
-inspector_model::inspector_model(const inspect_config& cfg) : cfg_(cfg), started_ns_(trace_steady_ns()) {
+inspector_model::inspector_model(const inspect_config& cfg)
+    : cfg_(cfg), started_ns_(trace_steady_ns()), last_tick_ns_(started_ns_) {}
+
+void inspector_model::calibrate() noexcept {
+  // On the first drain: the recorder has decided by then whether ticks are the TSC's.
+  calibrated_ = true;
   tsc_ = trace_use_tsc.load(std::memory_order_relaxed);
+  if (!tsc_) return;
   tick0_ = trace_ticks();
-  ns0_ = started_ns_;
-  last_tick_ns_ = ns0_;
+  ns0_ = trace_steady_ns();
+  // A first rate (refined at every drain over the whole run).
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const std::uint64_t t = trace_ticks(), now = trace_steady_ns();
+  if (t > tick0_ && now > ns0_) ns_per_tick_ = static_cast<double>(now - ns0_) / static_cast<double>(t - tick0_);
 }
 
 inspector_model::inspector_model(const inspect_config& cfg, std::uint64_t start_ns)
-    : cfg_(cfg), manual_(true), manual_now_(start_ns), started_ns_(start_ns), last_tick_ns_(start_ns) {}
+    : cfg_(cfg), calibrated_(true), manual_(true), manual_now_(start_ns), started_ns_(start_ns), last_tick_ns_(start_ns) {}
 
 std::uint64_t inspector_model::to_ns(std::uint64_t ticks) const noexcept {
   if (!tsc_) return ticks;
@@ -115,6 +129,7 @@ std::uint64_t inspector_model::to_ns(std::uint64_t ticks) const noexcept {
 void inspector_model::on_block(std::uint32_t thread, std::uint32_t dropped, const std::byte* records,
                                std::size_t size) noexcept {
   std::lock_guard lock(m_);
+  if (!calibrated_) calibrate();
   if (!records) {
     lost_[thread] = true;
     return;
@@ -136,6 +151,7 @@ void inspector_model::on_drained() noexcept { on_drained_at(now_ns()); }
 
 void inspector_model::on_drained_at(std::uint64_t now) noexcept {
   std::lock_guard lock(m_);
+  if (!calibrated_) calibrate();
   manual_now_ = now;
   if (tsc_) {  // recalibrate over the whole run so far
     const std::uint64_t t = trace_ticks();
@@ -201,6 +217,11 @@ void inspector_model::on_record(std::uint32_t thread, const std::byte* rec, std:
       auto& g = group_of(a);
       ++g.actors;
       ++g.running;
+      if (auto e = early_exits_.find(r.actor); e != early_exits_.end()) {
+        early_exit x = std::move(e->second);
+        early_exits_.erase(e);
+        apply_exit(a, x.category, std::move(x.text), x.ns);
+      }
       return;
     }
     case fmt::kind::name: {
@@ -221,31 +242,17 @@ void inspector_model::on_record(std::uint32_t thread, const std::byte* rec, std:
       if (size < sizeof(fmt::actor_record)) return;
       auto r = copy_record<fmt::actor_record>(rec);
       ++exited_;
-      inspected_actor* a = follow(r.actor);
-      if (!a) return;
-      const std::uint64_t now = to_ns(r.ts);
-      a->alive = false;
-      a->exited_ns = now;
-      a->depth_now = 0;
       const auto cat = static_cast<fmt::exit_category>(h.flags);
       std::string text(text_after(rec, size, sizeof r, h.aux));
-      a->exit_reason = cat == fmt::exit_category::normal ? "normal" : text.empty() ? "abnormal" : text;
-      --group_of(*a).running;
-      exited_order_.push_back(a->id);
-      if ((cat == fmt::exit_category::error || cat == fmt::exit_category::killed) && a->parent) {
-        auto& q = child_failures_[a->parent];
-        q.push_back(now);
-        const std::uint64_t window = ns_of(cfg_.restart_window);
-        while (!q.empty() && q.front() + window < now) q.pop_front();
-        if (q.size() >= cfg_.restart_storm) {
-          const inspected_actor* p = follow(a->parent);
-          raise("restart_storm", a->parent,
-                std::to_string(q.size()) + " children of " + (p ? (p->name.empty() ? p->type : p->name) : "an actor") +
-                    " failed within " + ms_text(window) + " (a restart storm)",
-                static_cast<double>(q.size()), now);
-        }
+      if (inspected_actor* a = follow(r.actor)) return apply_exit(*a, cat, std::move(text), to_ns(r.ts));
+      // Rings are drained one after the other: an actor's exit (on one thread) can come before
+      // its spawn (on another). Kept until the spawn comes, for a while.
+      early_exits_[r.actor] = early_exit{cat, std::move(text), to_ns(r.ts)};
+      early_order_.push_back(r.actor);
+      while (early_order_.size() > kept_early_exits) {
+        early_exits_.erase(early_order_.front());
+        early_order_.pop_front();
       }
-      retire_exited(now);
       return;
     }
     case fmt::kind::dead_letter: {
@@ -267,7 +274,27 @@ void inspector_model::on_record(std::uint32_t thread, const std::byte* rec, std:
     case fmt::kind::timeout: {
       if (size < sizeof(fmt::reply_record)) return;
       auto r = copy_record<fmt::reply_record>(rec);
-      if (inspected_actor* a = follow(r.actor)) ++a->replies;
+      inspected_actor* a = follow(r.actor);
+      if (a && h.k == fmt::kind::reply) ++a->replies;
+      if (!(h.flags & fmt::reply_left_flag) || size < sizeof r + 8 || r.sent == 0) return;
+      std::uint64_t left = 0;
+      std::memcpy(&left, rec + sizeof r, 8);
+      const std::uint64_t at = to_ns(r.ts), sent = to_ns(r.sent);
+      const std::uint64_t waited = at > sent ? at - sent : 0;
+      const double total = static_cast<double>(waited) + static_cast<double>(left);
+      if (total <= 0 || static_cast<double>(waited) <= cfg_.slow_request * total) return;
+      const double share = static_cast<double>(waited) / total;
+      char pct[16];
+      std::snprintf(pct, sizeof pct, "%.0f%%", share * 100);
+      if (h.k == fmt::kind::timeout)
+        raise("slow_request", 0, "a request timed out after " + ms_text(waited) + " (its receiver did not answer in time)",
+              share * 100, at);
+      else
+        raise("slow_request", r.actor,
+              (a ? (a->name.empty() ? a->type : a->name) : std::string("an actor")) + " answered a request after " +
+                  std::string(pct) + " of its timeout (" + ms_text(waited) + " of " +
+                  ms_text(static_cast<std::uint64_t>(total)) + ")",
+              share * 100, at);
       return;
     }
     case fmt::kind::unobserved: {
@@ -295,6 +322,31 @@ void inspector_model::on_record(std::uint32_t thread, const std::byte* rec, std:
     default:
       return;
   }
+}
+
+void inspector_model::apply_exit(inspected_actor& a, fmt::exit_category cat, std::string text, std::uint64_t now) {
+  if (!a.alive) return;
+  a.alive = false;
+  a.exited_ns = now;
+  a.depth_now = 0;
+  a.exit_reason = cat == fmt::exit_category::normal ? "normal" : text.empty() ? "abnormal" : std::move(text);
+  --group_of(a).running;
+  exited_order_.push_back(a.id);
+  if ((cat == fmt::exit_category::error || cat == fmt::exit_category::killed) && a.parent) {
+    auto& q = child_failures_[a.parent];
+    q.push_back(now);
+    std::sort(q.begin(), q.end());  // (exits from several threads come in any order)
+    const std::uint64_t window = ns_of(cfg_.restart_window);
+    while (!q.empty() && q.front() + window < q.back()) q.pop_front();
+    if (q.size() >= cfg_.restart_storm) {
+      const inspected_actor* p = follow(a.parent);
+      raise("restart_storm", a.parent,
+            std::to_string(q.size()) + " children of " + (p ? (p->name.empty() ? p->type : p->name) : "an actor") +
+                " failed within " + ms_text(window) + " (a restart storm)",
+            static_cast<double>(q.size()), now);
+    }
+  }
+  retire_exited(now);
 }
 
 void inspector_model::on_run(const fmt::handled_record& r) {
@@ -325,8 +377,13 @@ void inspector_model::on_run(const fmt::handled_record& r) {
   ++a->handled;
   if (r.h.flags & fmt::request_flag) ++a->requests;
   if (r.h.flags & fmt::threw_flag) ++a->threw;
-  a->last_run_ns = start + run_ns;
-  a->depth_now = r.depth_left;
+  // An actor runs on any worker, and each worker's ring is drained in turn: its runs come in
+  // the order of their rings, not of time. The latest one says the depth now.
+  if (start >= a->last_start_ns) {
+    a->last_start_ns = start;
+    a->last_run_ns = start + run_ns;
+    a->depth_now = r.depth_left;
+  }
   a->depth_peak = std::max(a->depth_peak, r.h.aux);
   a->handler.add(run_ns);
   if (kind == fmt::run_kind::message) a->wait.add(wait_ns);
@@ -345,7 +402,9 @@ void inspector_model::on_run(const fmt::handled_record& r) {
     x.kind = r.ekind;
     x.request = r.h.flags & fmt::request_flag;
     x.threw = r.h.flags & fmt::threw_flag;
-    a->recent.push_back(x);
+    auto at = a->recent.end();  // (in time order: see above)
+    while (at != a->recent.begin() && std::prev(at)->start_ns > x.start_ns) --at;
+    a->recent.insert(at, x);
     while (a->recent.size() > cfg_.recent_runs) a->recent.pop_front();
   }
   if (run_ns > ns_of(cfg_.slow_handler)) {

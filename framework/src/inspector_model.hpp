@@ -71,6 +71,7 @@ struct inspected_actor {
   bool alive = true;
   std::string exit_reason;  // once it exited
   std::uint64_t spawned_ns = 0, exited_ns = 0, last_run_ns = 0;
+  std::uint64_t last_start_ns = 0;  // (the latest run seen: runs come in ring order, not time order)
   std::uint32_t depth_now = 0, depth_peak = 0;
   std::uint64_t handled = 0, requests = 0, threw = 0, sent = 0, replies = 0;
   duration_histogram handler, wait;
@@ -150,10 +151,12 @@ class inspector_model final : public trace_observer {
   void on_run(const trace_format::handled_record& r);
   inspected_actor* follow(std::uint64_t id);
   std::uint64_t to_ns(std::uint64_t ticks) const noexcept;
+  void calibrate() noexcept;
   void tick(std::uint64_t now);  // the lint clock (about once a second)
   void raise(std::string kind, std::uint64_t actor, std::string detail, double value, std::uint64_t now);
   inspected_group& group_of(const inspected_actor& a);
   void retire_exited(std::uint64_t now);
+  void apply_exit(inspected_actor& a, trace_format::exit_category cat, std::string text, std::uint64_t now);
 
   const inspect_config cfg_;
   mutable std::mutex m_;
@@ -163,6 +166,7 @@ class inspector_model final : public trace_observer {
   // Calibration: ticks to ns.
   std::uint64_t tick0_ = 0, ns0_ = 0;
   double ns_per_tick_ = 1.0;
+  bool calibrated_ = false;
   bool tsc_ = false;
   bool manual_ = false;  // the test clock
   std::uint64_t manual_now_ = 0;
@@ -180,6 +184,14 @@ class inspector_model final : public trace_observer {
   std::map<std::string, inspected_group> groups_;
   // Restart storms: per parent, when its children exited with an error recently.
   std::unordered_map<std::uint64_t, std::deque<std::uint64_t>> child_failures_;
+  // Exits seen before their actor's spawn (drained from another thread's ring first).
+  struct early_exit {
+    trace_format::exit_category category;
+    std::string text;
+    std::uint64_t ns;
+  };
+  std::unordered_map<std::uint64_t, early_exit> early_exits_;
+  std::deque<std::uint64_t> early_order_;
   std::uint64_t handled_ = 0, spawned_ = 0, exited_ = 0, untracked_ = 0, unobserved_ = 0;
 };
 

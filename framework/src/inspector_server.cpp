@@ -254,7 +254,7 @@ void histogram(std::string& out, const char* name, const std::string& labels, co
 }  // namespace
 
 std::string inspector_metrics(const inspector_model& m) {
-  const inspector_snapshot s = m.snapshot();
+  inspector_snapshot s = m.snapshot();
   std::string out;
   std::uint64_t running = 0, queued = 0;
   for (const auto& a : s.actors)
@@ -280,6 +280,8 @@ std::string inspector_metrics(const inspector_model& m) {
   metric_head(out, "troupe_lints", "gauge", "Lints active now (see /api/lints).");
   sample(out, "troupe_lints", "", s.lints.size());
 
+  // (A group an actor only passed through, before it was named, is left out.)
+  std::erase_if(s.groups, [](const auto& g) { return g.second.actors == 0 && g.second.handled == 0; });
   metric_head(out, "troupe_actor_mailbox_size", "gauge", "Messages queued, per actor type or named actor.");
   for (const auto& [g, v] : s.groups) {
     std::uint64_t depth = 0;
@@ -526,7 +528,8 @@ inspector_server::inspector_server(const inspect_config& cfg, std::string listen
       }
     }
   });
-  log.info("troupe inspector: {}?token={}", address(), i.token);
+  // At warn, so that it shows by default: whoever has this address sees the system.
+  log.warn("troupe inspector: {}?token={}", address(), i.token);
 }
 
 inspector_server::~inspector_server() {

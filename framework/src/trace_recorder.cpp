@@ -564,7 +564,19 @@ void trace_recorder::record_reply(fmt::kind k, const reply_sink& s, std::uint32_
   r.cause = k == fmt::kind::timeout ? s.trace.cause.load(relaxed) : c ? c->id : 0;
   r.request = s.trace.request.load(relaxed);
   r.sent = s.trace.sent.load(relaxed);
-  ring().put(r);
+  // What was left of the requester's time (the inspector's slow-request lint).
+  const time_point deadline = s.deadline();
+  actor_system* sys = tls_current ? &tls_current->system() : runtime_system();
+  if (deadline == time_point::max() || !sys) return void(ring().put(r));
+  struct {
+    fmt::reply_record r;
+    std::uint64_t left_ns;
+  } with_left{r, 0};
+  const time_point now = sys->timers().now();
+  with_left.left_ns = deadline > now ? static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - now).count()) : 0;
+  with_left.r.h.flags |= fmt::reply_left_flag;
+  with_left.r.h.size = sizeof with_left;
+  ring().put(with_left);
 }
 
 void trace_reply(reply_sink& s, std::uint32_t code) noexcept {

@@ -18,6 +18,8 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <set>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,6 +79,23 @@ class records {
     r.ts = ts;
     r.actor = receiver;
     return put(r, {});
+  }
+  /// `actor` answered (or, with `timeout`, the timer failed) a request made at `sent`, with
+  /// `left_ns` of its timeout left.
+  records& reply(std::uint64_t actor, std::uint64_t sent, std::uint64_t ts, std::uint64_t left_ns, bool timeout = false) {
+    struct {
+      tf::reply_record r;
+      std::uint64_t left;
+    } x{};
+    x.r.h = {timeout ? tf::kind::timeout : tf::kind::reply, tf::reply_left_flag, sizeof x, 0};
+    x.r.ts = ts;
+    x.r.actor = actor;
+    x.r.trace = 1;
+    x.r.sent = sent;
+    x.left = left_ns;
+    const auto* p = reinterpret_cast<const std::byte*>(&x);
+    bytes_.insert(bytes_.end(), p, p + sizeof x);
+    return *this;
   }
   records& unobserved(std::uint64_t actor, std::string_view text, std::uint64_t ts) {
     tf::point_record r{};
@@ -204,6 +223,24 @@ TEST_CASE("the inspector's model follows spawns, names, runs, links and exits") 
   CHECK(s.exited == 1);
 }
 
+TEST_CASE("the inspector's model orders an actor's runs by time, whichever worker's ring comes first") {
+  inspect_config cfg;
+  detail::inspector_model m(cfg, t0);
+  records a, b;
+  a.spawn(1, 0, "app::busy", t0).feed(m, 1);
+  // The actor ran on worker 2 last (its mailbox empty by then); worker 2's ring is drained first.
+  b.run(1, 0, 0, t0 + 20 * ms, t0 + 20 * ms, 10, 1).feed(m, 2);
+  a.run(1, 0, 0, t0 + 10 * ms, t0 + 10 * ms, 10, 50).feed(m, 1);
+  const auto d = m.snapshot(1);
+  REQUIRE(d.actors.size() == 1);
+  CHECK(d.actors[0].depth_now == 0);
+  CHECK(d.actors[0].depth_peak == 50);
+  REQUIRE(d.actors[0].recent.size() == 2);
+  CHECK(d.actors[0].recent[0].start_ns == t0 + 10 * ms);
+  CHECK(d.actors[0].recent[1].start_ns == t0 + 20 * ms);
+  CHECK(d.actors[0].last_run_ns == t0 + 20 * ms + 10);
+}
+
 TEST_CASE("the inspector's model is bounded: actors followed, exited actors kept, recent runs") {
   inspect_config cfg;
   cfg.max_actors = 10;
@@ -310,6 +347,27 @@ TEST_CASE("inspector lint: a restart storm under a supervisor") {
   CHECK_FALSE(lint(s, "restart_storm", 2));
 }
 
+TEST_CASE("the inspector's model takes an exit drained before its actor's spawn (another thread's ring)") {
+  inspect_config cfg;
+  cfg.restart_storm = 3;
+  detail::inspector_model m(cfg, t0);
+  records spawner, children;
+  spawner.spawn(1, 0, "sup", t0).feed(m, 1);
+  // The children run and fail on thread 2; its ring is drained before thread 1's spawns.
+  for (std::uint64_t c = 10; c < 13; ++c) children.exit(c, tf::exit_category::error, "crash", t0 + 50 * ms - c);
+  children.feed(m, 2);
+  for (std::uint64_t c = 10; c < 13; ++c) spawner.spawn(c, 1, "child", t0 + c);
+  spawner.feed(m, 1);
+  auto s = m.snapshot();
+  for (std::uint64_t c = 10; c < 13; ++c) {
+    REQUIRE(find(s, c));
+    CHECK_FALSE(find(s, c)->alive);
+    CHECK(find(s, c)->exit_reason == "crash");
+  }
+  CHECK(s.groups.at("child").running == 0);
+  CHECK(lint(s, "restart_storm", 1));
+}
+
 TEST_CASE("inspector lint: an actor that only receives and never finishes") {
   inspect_config cfg;
   cfg.idle_leak = std::chrono::seconds(60);
@@ -330,6 +388,26 @@ TEST_CASE("inspector lint: an actor that only receives and never finishes") {
   CHECK_FALSE(lint(s, "idle_leak", 1));  // it sent
   CHECK_FALSE(lint(s, "idle_leak", 2));
   CHECK_FALSE(lint(s, "idle_leak", 3));  // it never received anything
+}
+
+TEST_CASE("inspector lint: a request answered after more than half its timeout, or timed out") {
+  inspect_config cfg;
+  cfg.slow_request = 0.5;
+  detail::inspector_model m(cfg, t0);
+  records r;
+  r.spawn(1, 0, "app::ledger", t0).spawn(2, 0, "app::cache", t0);
+  r.reply(1, t0, t0 + 700 * ms, 300 * ms);  // 70% of a 1 s timeout
+  r.reply(2, t0, t0 + 400 * ms, 600 * ms);  // 40%
+  r.feed(m);
+  auto s = m.snapshot();
+  REQUIRE(lint(s, "slow_request", 1));
+  CHECK(lint(s, "slow_request", 1)->value == Approx(70));
+  CHECK(lint(s, "slow_request", 1)->detail.find("app::ledger answered a request after 70% of its timeout") == 0);
+  CHECK_FALSE(lint(s, "slow_request", 2));
+  CHECK(find(s, 1)->replies == 1);
+  r.reply(0, t0, t0 + 2000 * ms, 0, true).feed(m);
+  REQUIRE(lint(m.snapshot(), "slow_request", 0));
+  CHECK(lint(m.snapshot(), "slow_request", 0)->detail.find("timed out") != std::string::npos);
 }
 
 TEST_CASE("inspector lint: a failed future dropped without anyone looking") {
@@ -492,6 +570,80 @@ TEST_CASE("the inspector's JSON API shows the actors, their messages and who tal
 
   CHECK(json::parse(get(port, "/api/dead_letters", token).body).at("total").is_number());
   CHECK(json::parse(get(port, "/api/lints", token).body).at("lints").is_array());
+}
+
+TEST_CASE("a live system provokes the inspector's lints: a blocking handler, a slow request, a restart storm, a failure nobody read") {
+  auto cfg = inspected();
+  cfg.inspect.slow_handler = std::chrono::milliseconds(50);
+  cfg.inspect.restart_storm = 5;
+  actor_system sys{cfg};
+  const auto [port, token] = parse_url(sys.inspector_url());
+  struct nap {
+    int ms;
+  };
+  struct crash {};
+  struct start_children {
+    int n;
+  };
+  auto sleeper = sys.spawn([](actor_base& self) -> behavior {
+    self.set_name("sleeper");
+    return {[](nap n) {  // (blocking on purpose: what the lint is for)
+      std::this_thread::sleep_for(std::chrono::milliseconds(n.ms));
+      return n.ms;
+    }};
+  });
+  // Blocks its worker 80 ms, and answers after 80% of a 100 ms timeout.
+  REQUIRE(request<int>(sleeper, nap{80}, std::chrono::milliseconds(100)).get().value() == 80);
+  // A supervisor whose children all fail at once.
+  auto parent = sys.spawn([](actor_base& self) -> behavior {
+    self.set_name("fragile_parent");
+    // Answers start_children once every child's down message has come (they all failed).
+    struct state {
+      std::vector<actor> children;  // (kept: an unreferenced child would just quit)
+      response_promise<int> done;
+      int down = 0;
+    };
+    auto st = std::make_shared<state>();
+    return {[&self, st](start_children s) {
+              st->done = self.make_response_promise<int>();
+              for (int i = 0; i < s.n; ++i) {
+                st->children.push_back(self.spawn([](actor_base&) -> behavior {
+                  return {[](crash) -> int { throw std::runtime_error("child failed"); }};
+                }));
+                self.monitor(st->children.back());
+                send(st->children.back(), crash{});
+              }
+              return st->done;
+            },
+            [st](const down_msg&) {
+              if (++st->down == static_cast<int>(st->children.size())) st->done.deliver(st->down);
+            }};
+  });
+  REQUIRE(request<int>(parent, start_children{6}).get().value() == 6);
+  // An actor drops the future of a request that fails (sleeper has no handler for crash), then
+  // waits for its next request to sleeper, which sleeper runs after failing the first.
+  struct go {};
+  auto careless = sys.spawn([sleeper](actor_base& self) -> behavior {
+    return {[&self, sleeper](go) -> task<int> {
+      { auto dropped = self.request<int>(sleeper, crash{}); }
+      auto r = co_await self.request<int>(sleeper, nap{1});
+      co_return r ? *r : -1;
+    }};
+  });
+  REQUIRE(request<int>(careless, go{}).get().value() == 1);
+  sys.shutdown();  // (its last drain)
+
+  const json::value doc = json::parse(get(port, "/api/lints", token).body);
+  std::set<std::string> kinds;
+  for (const auto& l : doc.at("lints").as_array()) kinds.insert(std::string(l.at("kind").as_string()));
+  CHECK(kinds.count("slow_handler"));
+  CHECK(kinds.count("slow_request"));
+  CHECK(kinds.count("restart_storm"));
+  CHECK(kinds.count("unobserved_failure"));
+  bool blamed = false;
+  for (const auto& l : doc.at("lints").as_array())
+    if (l.at("kind") == "slow_handler" && l.at("actor").to_number<std::uint64_t>() == sleeper.id()) blamed = true;
+  CHECK(blamed);
 }
 
 TEST_CASE("the inspector's live stream sends an update as soon as a client connects") {

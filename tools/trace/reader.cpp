@@ -27,7 +27,8 @@ std::size_t fixed_size(tf::kind k) noexcept {
     case tf::kind::dead_letter: return sizeof(tf::dead_letter_record);
     case tf::kind::reply:
     case tf::kind::timeout: return sizeof(tf::reply_record);
-    case tf::kind::suspend: return sizeof(tf::point_record);
+    case tf::kind::suspend:
+    case tf::kind::unobserved: return sizeof(tf::point_record);
     case tf::kind::timer_armed:
     case tf::kind::timer_fired: return sizeof(tf::timer_record);
     case tf::kind::thread_name: return sizeof(tf::string_record);
@@ -42,7 +43,8 @@ bool has_text(tf::kind k) noexcept {
     case tf::kind::spawn:
     case tf::kind::name:
     case tf::kind::exit:
-    case tf::kind::thread_name: return true;
+    case tf::kind::thread_name:
+    case tf::kind::unobserved: return true;
     default: return false;
   }
 }
@@ -63,6 +65,7 @@ std::string kind_name(tf::kind k) {
     case tf::kind::timer_armed: return "timer_armed";
     case tf::kind::timer_fired: return "timer_fired";
     case tf::kind::thread_name: return "thread_name";
+    case tf::kind::unobserved: return "unobserved";
   }
   return "kind " + std::to_string(static_cast<unsigned>(k));
 }

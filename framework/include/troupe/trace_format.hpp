@@ -294,7 +294,11 @@ struct dead_letter_record {
   std::uint64_t cause;
 };
 
-/// reply and timeout: h.aux = the troupe::errc it completed with (0: a value).
+/// reply and timeout: h.aux = the troupe::errc it completed with (0: a value). With
+/// reply_left_flag in h.flags, a u64 follows the record (h.size says so): the nanoseconds that
+/// were left before the requester's deadline when it was answered (0: none); without it the
+/// request had no deadline (or the recorder is older).
+inline constexpr std::uint8_t reply_left_flag = 1;
 struct reply_record {
   record_header h;
   std::uint64_t ts;

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""An example run with --inspect serves the inspector (issue 13).
+
+usage: serve_check.py EXAMPLE [ARGS...]
+
+Starts EXAMPLE --inspect 127.0.0.1:0 ARGS, takes the inspector's address from the line the
+system logs at start, checks that a request without the token gets 401, that /api/actors lists
+the example's actors and /metrics answers, then interrupts it (Ctrl-C): the example, which keeps
+serving after its run until then, must exit 0 with its invariant ok.
+"""
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+
+def fail(why):
+    print("inspector serve check: FAILED: " + why)
+    sys.exit(1)
+
+
+def get(url, token=None):
+    req = urllib.request.Request(url)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def main():
+    if len(sys.argv) < 2:
+        fail("usage: serve_check.py EXAMPLE [ARGS...]")
+    cmd = [sys.argv[1], "--inspect", "127.0.0.1:0"] + sys.argv[2:]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    found = threading.Event()
+    address = {}
+    err_lines, out_lines = [], []
+
+    def read_err():
+        for line in p.stderr:
+            err_lines.append(line)
+            m = re.search(r"troupe inspector: (http://[^/ ]+/)\?token=([0-9a-zA-Z]+)", line)
+            if m and not found.is_set():
+                address["base"], address["token"] = m.group(1), m.group(2)
+                found.set()
+
+    def read_out():
+        for line in p.stdout:
+            out_lines.append(line)
+
+    readers = [threading.Thread(target=read_err, daemon=True), threading.Thread(target=read_out, daemon=True)]
+    for t in readers:
+        t.start()
+    try:
+        if not found.wait(60):
+            fail("no inspector address logged; stderr: " + "".join(err_lines[-5:]))
+        base, token = address["base"], address["token"]
+        status, body = get(base + "api/actors")
+        if status != 401 or body:
+            fail("a request without the token got %d %r" % (status, body[:80]))
+        # The example's actors appear as its run goes (bounded wait for the other process).
+        deadline = time.monotonic() + 60
+        actors = []
+        while time.monotonic() < deadline:
+            status, body = get(base + "api/actors", token)
+            if status != 200:
+                fail("/api/actors answered %d" % status)
+            actors = json.loads(body)["actors"]
+            if actors:
+                break
+            time.sleep(0.1)
+        if not actors:
+            fail("/api/actors listed no actor in 60 s")
+        status, body = get(base + "metrics", token)
+        if status != 200 or "troupe_messages_processed_total" not in body:
+            fail("/metrics answered %d" % status)
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    for t in readers:
+        t.join(10)  # (they end as the pipes close)
+    out = "".join(out_lines)
+    if rc != 0:
+        fail("the example exited with %d; stdout: %s" % (rc, out[-300:]))
+    if "invariant" in out and not re.search(r"invariant \(.*\): ok", out):
+        fail("the invariant did not hold: " + out[-300:])
+    print("inspector serve check: ok (%d actors listed, 401 without the token, /metrics served)" % len(actors))
+
+
+main()
