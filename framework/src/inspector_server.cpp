@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <random>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 namespace troupe::detail {
@@ -513,10 +514,14 @@ inspector_server::inspector_server(const inspect_config& cfg, std::string listen
     : impl_(std::make_unique<impl>(cfg, model, node, log)) {
   const tcp::endpoint at = parse_listen(listen);
   impl& i = *impl_;
-  i.acceptor.open(at.protocol());
-  i.acceptor.set_option(asio::socket_base::reuse_address(true));
-  i.acceptor.bind(at);
-  i.acceptor.listen();
+  try {
+    i.acceptor.open(at.protocol());
+    i.acceptor.set_option(asio::socket_base::reuse_address(true));
+    i.acceptor.bind(at);
+    i.acceptor.listen();
+  } catch (const boost::system::system_error& e) {  // (as the standard's error: the port is taken...)
+    throw std::system_error(std::error_code(e.code()), "troupe inspector: cannot listen on " + listen);
+  }
   i.accept();
   i.thread = std::thread([&i] {
     for (;;) {

@@ -679,6 +679,10 @@ TEST_CASE("the inspector is off unless asked for; a bad address is the caller's 
     CHECK_THROWS_AS(actor_system{cfg}, std::invalid_argument);
     cfg.inspect.listen = "127.0.0.1:99999";
     CHECK_THROWS_AS(actor_system{cfg}, std::invalid_argument);
+    // A port another system serves on.
+    actor_system first{inspected()};
+    cfg.inspect.listen = "127.0.0.1:" + std::to_string(parse_url(first.inspector_url()).first);
+    CHECK_THROWS_AS(actor_system{cfg}, std::system_error);
   }
   {
     ::setenv("TROUPE_INSPECT", "127.0.0.1:0", 1);

@@ -2,9 +2,7 @@
 // ends, and every track's events are in time order, including an actor whose runs two threads
 // wrote in interleaved blocks, random workloads, a window too small for some flows, and files
 // of two nodes lined up by their real-time clocks.
-//
-// Boost.JSON is compiled here, header-only (its documented mode), for the whole test program.
-#include <boost/json/src.hpp>
+#include <boost/json.hpp>
 
 #include "chrome.hpp"
 #include "synthetic.hpp"

@@ -431,7 +431,7 @@
     if (!nodes.length) {
       svg.setAttribute('viewBox', '0 0 400 60');
       svg.setAttribute('width', '400'); svg.setAttribute('height', '60');
-      svg.innerHTML = '<text x="200" y="34" text-anchor="middle" class="empty">no actors yet</text>';
+      svg.innerHTML = '<text x="200" y="34" text-anchor="middle" class="empty">' + (known.size ? 'no messages between actors yet' : 'no actors yet') + '</text>';
       return;
     }
 
