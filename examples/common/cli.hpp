@@ -6,12 +6,13 @@
 #include <troupe/actor_system.hpp>
 #include <troupe/actor_system_config.hpp>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <string>
 #include <utility>
 
-#include <pthread.h>
+#include <unistd.h>
 
 namespace example {
 
@@ -40,30 +41,25 @@ class cli : public CLI::App {
         ->type_name("HOST:PORT");
   }
 
-  /// `cfg` with what the command line asked for (the trace file, the inspector). With
-  /// --inspect, SIGINT and SIGTERM are blocked here, before the system starts its threads, so
-  /// that finish() can wait for them.
+  /// `cfg` with what the command line asked for (the trace file, the inspector).
   troupe::actor_system_config config(troupe::actor_system_config cfg = {}) const {
     if (!trace_.empty()) cfg.trace.path = trace_;
-    if (!inspect_.empty()) {
-      cfg.inspect.listen = inspect_;
-      sigset_t s = stop_signals();
-      pthread_sigmask(SIG_BLOCK, &s, nullptr);
-    }
+    if (!inspect_.empty()) cfg.inspect.listen = inspect_;
     return cfg;
   }
 
   /// Prints the invariant line every example ends with and returns the exit status; with
-  /// --inspect, first keeps the inspector serving until Ctrl-C (or SIGTERM).
+  /// --inspect, then keeps the inspector serving until Ctrl-C (or SIGTERM). (During the run,
+  /// Ctrl-C stops the program as usual.)
   int finish(const troupe::actor_system& sys, bool ok, const char* what) const;
 
  private:
-  static sigset_t stop_signals() {
-    sigset_t s;
-    sigemptyset(&s);
-    sigaddset(&s, SIGINT);
-    sigaddset(&s, SIGTERM);
-    return s;
+  // Ctrl-C while finish() waits: the handler writes a byte that finish() reads (on whichever
+  // thread the signal lands; nothing polls).
+  static inline int stop_pipe_[2] = {-1, -1};
+  static void on_stop_signal(int) {
+    const char b = 1;
+    [[maybe_unused]] const auto n = ::write(stop_pipe_[1], &b, 1);
   }
 
   std::string trace_;
@@ -78,12 +74,16 @@ inline int report(bool ok, const char* what) {
 
 inline int cli::finish(const troupe::actor_system& sys, bool ok, const char* what) const {
   const int status = report(ok, what);
-  if (!inspect_.empty() && !sys.inspector_url().empty()) {
-    std::printf("inspector: %s (Ctrl-C to exit)\n", sys.inspector_url().c_str());
-    std::fflush(stdout);
-    sigset_t s = stop_signals();
-    int sig = 0;
-    sigwait(&s, &sig);
+  if (inspect_.empty() || sys.inspector_url().empty() || ::pipe(stop_pipe_) != 0) return status;
+  struct sigaction stop {};
+  stop.sa_handler = on_stop_signal;
+  sigemptyset(&stop.sa_mask);
+  ::sigaction(SIGINT, &stop, nullptr);
+  ::sigaction(SIGTERM, &stop, nullptr);
+  std::printf("inspector: %s (Ctrl-C to exit)\n", sys.inspector_url().c_str());
+  std::fflush(stdout);
+  char b = 0;
+  while (::read(stop_pipe_[0], &b, 1) < 0 && errno == EINTR) {
   }
   return status;
 }

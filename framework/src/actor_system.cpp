@@ -59,7 +59,11 @@ actor_system::actor_system(actor_system_config cfg)
   if (!inspect.empty()) {
     inspector_model_ = std::make_unique<detail::inspector_model>(cfg_.inspect);
     try {
-      inspector_ = std::make_unique<detail::inspector_server>(cfg_.inspect, inspect, *inspector_model_, node_, *logger_);
+      inspector_ = std::make_unique<detail::inspector_server>(
+          cfg_.inspect, inspect, *inspector_model_, node_, *logger_, [this](std::string& out) {
+            std::lock_guard lock(metrics_m_);
+            for (auto& [key, append] : metrics_) append(out);
+          });
     } catch (const std::exception& e) {
       if (!cfg_.inspect.listen.empty()) throw;
       logger_->error("TROUPE_INSPECT: {}; running without the inspector", e.what());
@@ -74,8 +78,11 @@ actor_system::actor_system(actor_system_config cfg)
     } catch (const std::system_error& e) {
       if (!cfg_.trace.path.empty()) throw;
       logger_->error("TROUPE_TRACE: {}; running without tracing", e.what());
-      inspector_.reset();
-      inspector_model_.reset();
+      if (inspector_model_) {  // (the inspector still gets its records: no file)
+        tracer_owner_ = std::make_unique<detail::trace_recorder>(cfg_.trace, std::string(), node_, *logger_,
+                                                                 inspector_model_.get());
+        tracer_.store(tracer_owner_.get(), std::memory_order_release);
+      }
     }
   }
 #else
@@ -120,6 +127,16 @@ void actor_system::shutdown() noexcept {
 
 trace_stats actor_system::tracing_stats() const {
   return tracer_owner_ && !tracer_owner_->path().empty() ? tracer_owner_->stats() : trace_stats{};
+}
+
+void detail::system_access::add_metrics(actor_system& sys, const void* key, std::function<void(std::string&)> append) {
+  std::lock_guard lock(sys.metrics_m_);
+  sys.metrics_.emplace_back(key, std::move(append));
+}
+
+void detail::system_access::remove_metrics(actor_system& sys, const void* key) noexcept {
+  std::lock_guard lock(sys.metrics_m_);
+  std::erase_if(sys.metrics_, [key](const auto& m) { return m.first == key; });
 }
 
 std::string actor_system::inspector_url() const {

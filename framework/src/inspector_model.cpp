@@ -132,9 +132,10 @@ void inspector_model::on_block(std::uint32_t thread, std::uint32_t dropped, cons
   if (!calibrated_) calibrate();
   if (!records) {
     lost_[thread] = true;
+    ++lost_blocks_;
     return;
   }
-  (void)dropped;  // (a run after dropped records starts its codec afresh: run_present2::reset)
+  dropped_ += dropped;  // (a run after dropped records starts its codec afresh: run_present2::reset)
   try {
     for (std::size_t at = 0; at + sizeof(fmt::record_header) <= size;) {
       fmt::record_header h;
@@ -143,15 +144,19 @@ void inspector_model::on_block(std::uint32_t thread, std::uint32_t dropped, cons
       on_record(thread, records + at, h.size);
       at += h.size;
     }
-  } catch (...) {  // out of memory: the model misses what is left of the block
+  } catch (...) {  // out of memory: the model misses what is left of the block, and the
+    lost_[thread] = true;  // thread's runs until its codec starts afresh
   }
 }
 
-void inspector_model::on_drained() noexcept { on_drained_at(now_ns()); }
+void inspector_model::on_drained() noexcept { on_drained_at(0); }
 
-void inspector_model::on_drained_at(std::uint64_t now) noexcept {
+void inspector_model::on_drained_at(std::uint64_t at) noexcept {
   std::lock_guard lock(m_);
   if (!calibrated_) calibrate();
+  // (The clock is read under the lock, next to the ticks: a reader holding it must not skew
+  // the calibration.)
+  const std::uint64_t now = manual_ ? at : trace_steady_ns();
   manual_now_ = now;
   if (tsc_) {  // recalibrate over the whole run so far
     const std::uint64_t t = trace_ticks();
@@ -213,7 +218,6 @@ void inspector_model::on_record(std::uint32_t thread, const std::byte* rec, std:
       a.parent = r.other;
       a.type = std::string(text_after(rec, size, sizeof r, h.aux));
       a.spawned_ns = to_ns(r.ts);
-      if (inspected_actor* p = follow(r.other)) p->children.push_back(r.actor);
       auto& g = group_of(a);
       ++g.actors;
       ++g.running;
@@ -245,6 +249,7 @@ void inspector_model::on_record(std::uint32_t thread, const std::byte* rec, std:
       const auto cat = static_cast<fmt::exit_category>(h.flags);
       std::string text(text_after(rec, size, sizeof r, h.aux));
       if (inspected_actor* a = follow(r.actor)) return apply_exit(*a, cat, std::move(text), to_ns(r.ts));
+      if (untracked_) return;  // (likely one of the actors not followed: not worth keeping)
       // Rings are drained one after the other: an actor's exit (on one thread) can come before
       // its spawn (on another). Kept until the spawn comes, for a while.
       early_exits_[r.actor] = early_exit{cat, std::move(text), to_ns(r.ts)};
@@ -329,6 +334,8 @@ void inspector_model::apply_exit(inspected_actor& a, fmt::exit_category cat, std
   a.alive = false;
   a.exited_ns = now;
   a.depth_now = 0;
+  for (std::uint64_t peer : a.links)  // (its links break as it exits; its peers list it no more)
+    if (inspected_actor* p = follow(peer)) std::erase(p->links, a.id);
   a.exit_reason = cat == fmt::exit_category::normal ? "normal" : text.empty() ? "abnormal" : std::move(text);
   --group_of(a).running;
   exited_order_.push_back(a.id);
@@ -352,27 +359,42 @@ void inspector_model::apply_exit(inspected_actor& a, fmt::exit_category cat, std
 void inspector_model::on_run(const fmt::handled_record& r) {
   ++handled_;
   const auto kind = static_cast<fmt::run_kind>(r.ekind);
+  // A remote sender's id is another node's: not one of ours (no edge, link or monitor).
   const bool remote = r.h.flags & fmt::remote_sender_flag;
-  if (r.sender && !remote && r.sender != r.actor && kind == fmt::run_kind::message) {
-    auto& e = edges_[{r.sender, r.actor}];
-    e.from = r.sender;
-    e.to = r.actor;
-    ++e.count;
-    if (inspected_actor* s = follow(r.sender)) ++s->sent;
-  }
+  const std::uint64_t sender = remote ? 0 : r.sender;
   inspected_actor* a = follow(r.actor);
+  if (sender && sender != r.actor && kind == fmt::run_kind::message) {
+    if (inspected_actor* s = follow(sender)) {
+      ++s->sent;
+      if (a) {  // (edges between followed actors only: bounded with them)
+        auto& e = edges_[{sender, r.actor}];
+        e.from = sender;
+        e.to = r.actor;
+        ++e.count;
+      }
+    }
+  }
   if (!a) return;
   const std::uint64_t start = to_ns(r.start);
   const std::uint64_t run_ns = r.end > r.start ? to_ns(r.end) - start : 0;
-  const std::uint64_t wait_ns = r.start > r.sent ? start - to_ns(r.sent) : 0;
-  if (kind == fmt::run_kind::link || kind == fmt::run_kind::unlink) {
-    auto& l = a->links;
-    std::erase(l, r.sender);
-    if (kind == fmt::run_kind::link && r.sender) l.push_back(r.sender);
-  } else if (kind == fmt::run_kind::monitor || kind == fmt::run_kind::demonitor) {
+  const bool message = kind == fmt::run_kind::message;
+  const std::uint64_t wait_ns = message && r.start > r.sent ? start - to_ns(r.sent) : 0;
+  if ((kind == fmt::run_kind::link || kind == fmt::run_kind::unlink) && sender) {
+    // A link is made (or undone) by one side, which tells the other: both list it.
+    inspected_actor* other = follow(sender);
+    std::erase(a->links, sender);
+    if (other) std::erase(other->links, a->id);
+    if (kind == fmt::run_kind::link) {
+      a->links.push_back(sender);
+      if (other) other->links.push_back(a->id);
+    }
+  } else if ((kind == fmt::run_kind::monitor || kind == fmt::run_kind::demonitor) && sender) {
     auto& m = a->monitors;  // who monitors this actor
-    std::erase(m, r.sender);
-    if (kind == fmt::run_kind::monitor && r.sender) m.push_back(r.sender);
+    if (kind == fmt::run_kind::monitor) {
+      m.push_back(sender);
+    } else if (auto it = std::find(m.begin(), m.end(), sender); it != m.end()) {
+      m.erase(it);  // (one demonitor undoes one monitor)
+    }
   }
   ++a->handled;
   if (r.h.flags & fmt::request_flag) ++a->requests;
@@ -386,17 +408,18 @@ void inspector_model::on_run(const fmt::handled_record& r) {
   }
   a->depth_peak = std::max(a->depth_peak, r.h.aux);
   a->handler.add(run_ns);
-  if (kind == fmt::run_kind::message) a->wait.add(wait_ns);
+  if (message) a->wait.add(wait_ns);
   auto& g = group_of(*a);
   ++g.handled;
   g.handler.add(run_ns);
-  if (kind == fmt::run_kind::message) g.wait.add(wait_ns);
+  if (message) g.wait.add(wait_ns);
   if (cfg_.recent_runs) {
     inspected_run x;
     x.start_ns = start;
     x.wait_ns = wait_ns;
     x.run_ns = run_ns;
-    x.sender = r.sender;
+    x.sender = sender;
+    x.remote = remote;
     x.type = r.type;
     x.depth = r.h.aux;
     x.kind = r.ekind;
@@ -475,6 +498,10 @@ void inspector_model::tick(std::uint64_t now) {
     }
   }
   std::erase_if(lints_, [&](const inspected_lint& l) { return l.last_ns + lint_linger < now; });
+  // Edges of actors no longer kept (swept here: one pass a second, not one per retirement).
+  std::erase_if(edges_, [&](const auto& e) {
+    return !actors_.count(e.first.first) || !actors_.count(e.first.second);
+  });
   retire_exited(now);
 }
 
@@ -484,12 +511,10 @@ void inspector_model::retire_exited(std::uint64_t) {
     exited_order_.pop_front();
     auto it = actors_.find(id);
     if (it == actors_.end()) continue;
-    if (inspected_actor* p = follow(it->second.parent)) std::erase(p->children, id);
     auto& g = group_of(it->second);
     --g.actors;
     actors_.erase(it);
-    child_failures_.erase(id);
-    std::erase_if(edges_, [id](const auto& e) { return e.first.first == id || e.first.second == id; });
+    child_failures_.erase(id);  // (its edges go at the next tick: see tick())
   }
 }
 
@@ -498,9 +523,15 @@ inspector_snapshot inspector_model::snapshot(std::uint64_t detail) const {
   std::lock_guard lock(m_);
   s.now_ns = now_ns();
   s.started_ns = started_ns_;
+  // Children come from the parents the spawns named (whichever order they were drained in).
   if (detail) {
     auto it = actors_.find(detail);
-    if (it != actors_.end()) s.actors.push_back(it->second);
+    if (it != actors_.end()) {
+      s.actors.push_back(it->second);
+      for (const auto& [id, a] : actors_)
+        if (a.parent == detail) s.actors.back().children.push_back(id);
+      std::sort(s.actors.back().children.begin(), s.actors.back().children.end());
+    }
   } else {
     s.actors.reserve(actors_.size());
     for (const auto& [id, a] : actors_) {
@@ -508,9 +539,17 @@ inspector_snapshot inspector_model::snapshot(std::uint64_t detail) const {
       s.actors.back().recent.clear();
     }
     std::sort(s.actors.begin(), s.actors.end(), [](const auto& x, const auto& y) { return x.id < y.id; });
+    for (const auto& a : s.actors) {
+      auto p = std::lower_bound(s.actors.begin(), s.actors.end(), a.parent,
+                                [](const inspected_actor& x, std::uint64_t id) { return x.id < id; });
+      if (a.parent && p != s.actors.end() && p->id == a.parent) p->children.push_back(a.id);
+    }
   }
   s.edges.reserve(edges_.size());
-  for (const auto& [key, e] : edges_) s.edges.push_back(e);
+  for (const auto& [key, e] : edges_)
+    if (actors_.count(e.from) && actors_.count(e.to)) s.edges.push_back(e);
+  s.dropped_records = dropped_;
+  s.lost_blocks = lost_blocks_;
   s.dead_letters.assign(dead_letters_.begin(), dead_letters_.end());
   s.lints.assign(lints_.begin(), lints_.end());
   s.groups = groups_;

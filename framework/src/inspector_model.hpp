@@ -5,8 +5,9 @@
 //
 // Times are nanoseconds of the steady clock (ticks are converted with a calibration taken at
 // every drain). Memory is bounded: at most `max_actors` actors are followed one by one (the
-// rest are counted per type only), the most recent exited actors are kept for a while, each
-// followed actor keeps its last `recent_runs` runs, and dead letters and lints their last few.
+// rest are only counted), the most recent exited actors are kept, edges only join followed
+// actors, each followed actor keeps its last `recent_runs` runs, and dead letters and lints
+// their last few. (Groups, one per actor type or name, are not retired.)
 #pragma once
 
 #include "trace_recorder.hpp"
@@ -25,8 +26,9 @@
 
 namespace troupe::detail {
 
-/// Counts of durations in buckets of a quarter octave, from 64 ns to about 4.6 minutes: p50
-/// and p99 within 19%, and fixed Prometheus buckets derived from it.
+/// Counts of durations in buckets of a quarter octave, from 64 ns to about 4.6 minutes: a
+/// quantile is its bucket's upper edge, at most 25% above the true value, and the Prometheus
+/// buckets are exact (their bounds are bucket edges). A bucket's count saturates at 2^32 - 1.
 class duration_histogram {
  public:
   static constexpr int octaves = 32, per_octave = 4, first_octave = 6;  // 2^6 ns .. 2^38 ns
@@ -61,6 +63,7 @@ struct inspected_run {
   std::uint8_t kind = 0;   // trace_format::run_kind
   bool request = false;
   bool threw = false;
+  bool remote = false;  // the sender is on another node (sender: 0)
 };
 
 struct inspected_actor {
@@ -75,7 +78,8 @@ struct inspected_actor {
   std::uint32_t depth_now = 0, depth_peak = 0;
   std::uint64_t handled = 0, requests = 0, threw = 0, sent = 0, replies = 0;
   duration_histogram handler, wait;
-  std::vector<std::uint64_t> children, links, monitors;
+  std::vector<std::uint64_t> children;  // (filled in snapshots, from the parents the spawns named)
+  std::vector<std::uint64_t> links, monitors;
   std::deque<inspected_run> recent;
   // Mailbox growth: the depth seen at the last few ticks of the lint clock.
   std::array<std::uint32_t, 6> depth_ticks{};
@@ -122,6 +126,7 @@ struct inspector_snapshot {
   std::map<std::string, inspected_group> groups;
   std::uint64_t handled = 0, dead_letters_total = 0, spawned = 0, exited = 0, untracked = 0;
   std::uint64_t unobserved_failures = 0;
+  std::uint64_t dropped_records = 0, lost_blocks = 0;  // what the model never saw
   double dead_letters_per_second = 0;
   std::unordered_map<std::uint64_t, std::string> type_names;  // for the runs' type keys
 };
@@ -193,6 +198,7 @@ class inspector_model final : public trace_observer {
   std::unordered_map<std::uint64_t, early_exit> early_exits_;
   std::deque<std::uint64_t> early_order_;
   std::uint64_t handled_ = 0, spawned_ = 0, exited_ = 0, untracked_ = 0, unobserved_ = 0;
+  std::uint64_t dropped_ = 0, lost_blocks_ = 0;
 };
 
 }  // namespace troupe::detail

@@ -4,7 +4,6 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -12,6 +11,7 @@
 #include <spdlog/logger.h>
 
 #include <charconv>
+#include <map>
 #include <optional>
 #include <cstdio>
 #include <random>
@@ -121,6 +121,7 @@ std::string inspector_actors_json(const inspector_model& m, node_id node) {
                  {"spawned", s.spawned},
                  {"exited", s.exited},
                  {"untracked", s.untracked},
+                 {"dropped_records", s.dropped_records + s.lost_blocks},
                  {"dead_letters", s.dead_letters_total},
                  {"lints", s.lints.size()},
                  {"actors", std::move(actors)}};
@@ -138,6 +139,7 @@ std::string inspector_actor_json(const inspector_model& m, node_id node, std::ui
                                      {"kind", run_kind_name(r.kind)},
                                      {"type", type_name(s, r.type)},
                                      {"sender", r.sender},
+                                     {"remote_sender", r.remote},
                                      {"request", r.request},
                                      {"threw", r.threw},
                                      {"wait_us", us_of(r.wait_ns)},
@@ -278,18 +280,19 @@ std::string inspector_metrics(const inspector_model& m) {
   metric_head(out, "troupe_unobserved_failures_total", "counter",
               "Failed futures dropped without anyone looking at their result.");
   sample(out, "troupe_unobserved_failures_total", "", s.unobserved_failures);
+  metric_head(out, "troupe_inspector_dropped_records_total", "counter",
+              "Records the threads dropped (their buffer was full), or blocks the inspector lost: what it never saw.");
+  sample(out, "troupe_inspector_dropped_records_total", "", s.dropped_records + s.lost_blocks);
   metric_head(out, "troupe_lints", "gauge", "Lints active now (see /api/lints).");
   sample(out, "troupe_lints", "", s.lints.size());
 
   // (A group an actor only passed through, before it was named, is left out.)
   std::erase_if(s.groups, [](const auto& g) { return g.second.actors == 0 && g.second.handled == 0; });
   metric_head(out, "troupe_actor_mailbox_size", "gauge", "Messages queued, per actor type or named actor.");
-  for (const auto& [g, v] : s.groups) {
-    std::uint64_t depth = 0;
-    for (const auto& a : s.actors)
-      if (a.alive && (a.name.empty() ? a.type : a.name) == g) depth += a.depth_now;
-    sample(out, "troupe_actor_mailbox_size", "actor=\"" + label(g) + "\"", depth);
-  }
+  std::map<std::string_view, std::uint64_t> depth;  // (one pass over the actors)
+  for (const auto& a : s.actors)
+    if (a.alive) depth[a.name.empty() ? std::string_view(a.type) : std::string_view(a.name)] += a.depth_now;
+  for (const auto& [g, v] : s.groups) sample(out, "troupe_actor_mailbox_size", "actor=\"" + label(g) + "\"", depth[g]);
   metric_head(out, "troupe_actor_running", "gauge", "Actors running, per actor type or named actor.");
   for (const auto& [g, v] : s.groups) sample(out, "troupe_actor_running", "actor=\"" + label(g) + "\"", v.running);
   metric_head(out, "troupe_actor_handler_seconds", "histogram", "How long handlers ran, per actor type or named actor.");
@@ -357,28 +360,44 @@ std::string_view query_param(std::string_view query, std::string_view name) {
 // to impl by a plain pointer. Stopping joins the thread; destroying impl then destroys the
 // io_context, and with it every pending handler and session (closing their sockets).
 struct inspector_server::impl {
-  impl(const inspect_config& c, inspector_model& m, node_id n, spdlog::logger& l)
-      : cfg(c), model(m), node(n), log(l), acceptor(io), token(c.token.empty() ? random_token() : c.token) {}
+  impl(const inspect_config& c, inspector_model& m, node_id n, spdlog::logger& l, std::function<void(std::string&)> more)
+      : cfg(c), model(m), node(n), log(l), more_metrics(std::move(more)), acceptor(io),
+        token(c.token.empty() ? random_token() : c.token) {}
 
   inspect_config cfg;
   inspector_model& model;
   node_id node;
   spdlog::logger& log;
+  std::function<void(std::string&)> more_metrics;
   asio::io_context io;
   tcp::acceptor acceptor;
   std::string token;
+  std::string address;  // "http://HOST:PORT/" (set before the thread starts)
   std::thread thread;
+  // Sessions open now (the server's thread only): past max_sessions, a new connection is
+  // closed at once; an accept that fails (no file descriptors left) waits a little first.
+  static constexpr int max_sessions = 64;
+  int sessions = 0;
+  asio::steady_timer accept_pause{io};
 
   void accept() {
-    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket s) {
+    acceptor.async_accept(io, [this](beast::error_code ec, tcp::socket s) {
       if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
-      if (!ec) std::make_shared<session>(this, std::move(s))->read();
-      accept();
+      if (ec) {  // (EMFILE, say: retrying at once would spin)
+        accept_pause.expires_after(std::chrono::milliseconds(100));
+        accept_pause.async_wait([this](beast::error_code e) {
+          if (!e) accept();
+        });
+        return;
+      }
+      if (sessions < max_sessions) std::make_shared<session>(this, std::move(s))->read();
+      accept();  // (over the cap, `s` closes here)
     });
   }
 
   struct session : std::enable_shared_from_this<session> {
-    session(impl* o, tcp::socket s) : owner(o), stream(std::move(s)), timer(stream.get_executor()) {}
+    session(impl* o, tcp::socket s) : owner(o), stream(std::move(s)), timer(stream.get_executor()) { ++owner->sessions; }
+    ~session() { --owner->sessions; }
     impl* owner;
     beast::tcp_stream stream;
     beast::flat_buffer buffer;
@@ -388,9 +407,9 @@ struct inspector_server::impl {
 
     void read() {
       parser.emplace();
-      parser->body_limit(64 * 1024);
+      parser->body_limit(4 * 1024);  // (only GET is served: a body is never needed)
       parser->header_limit(16 * 1024);
-      stream.expires_after(std::chrono::seconds(60));
+      stream.expires_after(std::chrono::seconds(30));
       http::async_read(stream, buffer, *parser, [self = shared_from_this()](beast::error_code ec, std::size_t) {
         if (ec) return self->close();
         self->respond(self->parser->release());
@@ -453,15 +472,19 @@ struct inspector_server::impl {
           const std::string_view digits = path.substr(12);
           auto [at, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
           std::string body;
-          if (ec == std::errc() && at == digits.data() + digits.size()) body = inspector_actor_json(m, owner->node, id);
+          if (ec == std::errc() && at == digits.data() + digits.size() && id != 0)
+            body = inspector_actor_json(m, owner->node, id);
           if (body.empty()) return reply(http::status::not_found, "{\"error\":\"no such actor\"}", json_type, keep);
           return reply(http::status::ok, std::move(body), json_type, keep);
         }
         if (path == "/api/topology") return reply(http::status::ok, inspector_topology_json(m), json_type, keep);
         if (path == "/api/dead_letters") return reply(http::status::ok, inspector_dead_letters_json(m), json_type, keep);
         if (path == "/api/lints") return reply(http::status::ok, inspector_lints_json(m), json_type, keep);
-        if (path == "/metrics")
-          return reply(http::status::ok, inspector_metrics(m), "text/plain; version=0.0.4; charset=utf-8", keep);
+        if (path == "/metrics") {
+          std::string text = inspector_metrics(m);
+          if (owner->more_metrics) owner->more_metrics(text);
+          return reply(http::status::ok, std::move(text), "text/plain; version=0.0.4; charset=utf-8", keep);
+        }
         if (path == "/api/events") return start_events();
         const std::string_view file = path == "/" ? "/index.html" : path;
         for (std::size_t i = 0; i < inspector_asset_count; ++i)
@@ -497,8 +520,10 @@ struct inspector_server::impl {
       } catch (...) {
         return close();
       }
+      stream.expires_after(std::chrono::seconds(10));  // (a client that stops reading goes)
       asio::async_write(stream, asio::buffer(event), [self = shared_from_this()](beast::error_code ec, std::size_t) {
         if (ec) return self->close();
+        self->stream.expires_never();
         self->timer.expires_after(std::chrono::seconds(1));
         self->timer.async_wait([self](beast::error_code e) {
           if (e) return self->close();
@@ -510,8 +535,8 @@ struct inspector_server::impl {
 };
 
 inspector_server::inspector_server(const inspect_config& cfg, std::string listen, inspector_model& model, node_id node,
-                                   spdlog::logger& log)
-    : impl_(std::make_unique<impl>(cfg, model, node, log)) {
+                                   spdlog::logger& log, std::function<void(std::string&)> more_metrics)
+    : impl_(std::make_unique<impl>(cfg, model, node, log, std::move(more_metrics))) {
   const tcp::endpoint at = parse_listen(listen);
   impl& i = *impl_;
   try {
@@ -521,6 +546,11 @@ inspector_server::inspector_server(const inspect_config& cfg, std::string listen
     i.acceptor.listen();
   } catch (const boost::system::system_error& e) {  // (as the standard's error: the port is taken...)
     throw std::system_error(std::error_code(e.code()), "troupe inspector: cannot listen on " + listen);
+  }
+  {
+    const auto ep = i.acceptor.local_endpoint();
+    const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
+    i.address = "http://" + host + ":" + std::to_string(ep.port()) + "/";  // (before the thread starts)
   }
   i.accept();
   i.thread = std::thread([&i] {
@@ -534,7 +564,10 @@ inspector_server::inspector_server(const inspect_config& cfg, std::string listen
     }
   });
   // At warn, so that it shows by default: whoever has this address sees the system.
-  log.warn("troupe inspector: {}?token={}", address(), i.token);
+  try {
+    log.warn("troupe inspector: {}?token={}", i.address, i.token);
+  } catch (...) {  // (a failing log sink: the address is still in actor_system::inspector_url())
+  }
 }
 
 inspector_server::~inspector_server() {
@@ -542,11 +575,7 @@ inspector_server::~inspector_server() {
   if (impl_->thread.joinable()) impl_->thread.join();
 }  // (then impl goes: see its ownership note)
 
-std::string inspector_server::address() const {
-  const auto ep = impl_->acceptor.local_endpoint();
-  const std::string host = ep.address().is_v6() ? "[" + ep.address().to_string() + "]" : ep.address().to_string();
-  return "http://" + host + ":" + std::to_string(ep.port()) + "/";
-}
+std::string inspector_server::address() const { return impl_->address; }
 
 const std::string& inspector_server::token() const noexcept { return impl_->token; }
 

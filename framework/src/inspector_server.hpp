@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,8 +25,9 @@ class inspector_server {
  public:
   /// Listens on `listen` ("HOST:PORT"; port 0: any free one) and starts serving `model`.
   /// Throws std::system_error (cannot bind) or std::invalid_argument (not HOST:PORT).
+  /// `more_metrics` appends what other layers count to /metrics (on the server's thread).
   inspector_server(const inspect_config& cfg, std::string listen, inspector_model& model, node_id node,
-                   spdlog::logger& log);
+                   spdlog::logger& log, std::function<void(std::string&)> more_metrics = {});
   /// Stops serving: closes every connection and joins the thread.
   ~inspector_server();
   inspector_server(const inspector_server&) = delete;

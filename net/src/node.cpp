@@ -268,6 +268,15 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   std::unique_ptr<transport> net;
   // Loop-only state.
   std::vector<std::shared_ptr<connection>> conns;
+  // Counters (node_stats). The loop's own are written by the loop only (a relaxed load and
+  // store, no read-modify-write); frames and bytes sent are added by any sending thread.
+  struct {
+    std::atomic<std::uint64_t> opened{0}, open{0}, dropped{0}, reconnects{0}, frames_in{0}, bytes_in{0};
+    std::atomic<std::uint64_t> frames_out{0}, bytes_out{0};
+  } counts;
+  static void bump(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) noexcept {  // (single writer)
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
   // The ready connection to each peer: written on the loop, read by senders on any thread.
   mutable std::shared_mutex peers_m;
   std::map<node_id, std::shared_ptr<connection>> by_peer;
@@ -316,6 +325,8 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
       writer w(c.out, this);
       body(w);
       finish_frame(c.out, at, cfg.max_frame);
+      counts.frames_out.fetch_add(1, std::memory_order_relaxed);
+      counts.bytes_out.fetch_add(c.out.size() - at, std::memory_order_relaxed);
     } catch (...) {
       c.out.resize(at);
       throw;
@@ -342,6 +353,8 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
 
   /// Starts the handshake on a new stream; null if refused (too many handshakes at once).
   connection* adopt(std::shared_ptr<stream> s, bool opened_here) {
+    bump(counts.opened);
+    bump(counts.open);
     if (!opened_here) {
       std::size_t pending = 0;
       for (auto& c : conns) pending += !c->ready && !c->closed && !c->outgoing;
@@ -376,9 +389,13 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   void on_bytes(connection& c, std::span<const std::byte> bytes) {
     if (c.closed) return;
     c.last_heard = steady::now();
+    bump(counts.bytes_in, bytes.size());
     c.decoder.feed(bytes);
     frame_view f;
-    while (!c.closed && c.decoder.next(f)) handle(c, f);
+    while (!c.closed && c.decoder.next(f)) {
+      bump(counts.frames_in);
+      handle(c, f);
+    }
     if (!c.closed && c.decoder.failed()) drop(c, "malformed stream: " + c.decoder.error());
   }
 
@@ -1146,6 +1163,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
 
   /// Dials `d` again after its delay (on the loop).
   void redial(std::shared_ptr<dial> d) {
+    bump(counts.reconnects);
     if (steady::now() - d->since > cfg.reconnect_for) {
       if (sys.should_log(log_level::warn))
         sys.logger().warn("troupe::net: gave up reconnecting to {}:{} after {}", d->host, d->port, millis(cfg.reconnect_for));
@@ -1182,6 +1200,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   void drop(connection& c, const std::string& reason, bool warn = true, bool flush = false, bool redial_it = true) {
     if (c.closed) return;
     c.closed = true;
+    if (warn) bump(counts.dropped);
     if (warn && sys.should_log(log_level::warn))
       sys.logger().warn("troupe::net: closing the connection {} {}: {}", c.outgoing ? "to" : "from", c.io->peer(), reason);
     if (flush) c.flush();  // (a refusal, say: it goes out before the close)
@@ -1193,6 +1212,7 @@ struct node::impl final : std::enable_shared_from_this<node::impl>, handle_resol
   /// monitors and links across it fire, watchers hear node_down, and a dialled connection is
   /// dialled again.
   void lost(connection& c, const std::string& reason, bool redial_it) {
+    counts.open.store(counts.open.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     if (c.connected) std::exchange(c.connected, {})->fail(error(errc::disconnected, reason));
     if (redial_it && cfg.reconnect && c.dialled && (c.ready || c.redialled)) {
       if (c.ready) {
@@ -1351,7 +1371,25 @@ void node::monitor_nodes(const actor& watcher) {
   impl_->node_watchers.emplace_back(watcher);
 }
 
-node::node(actor_system& sys, node_config cfg) : impl_(std::make_shared<impl>(sys, std::move(cfg))) {}
+node::node(actor_system& sys, node_config cfg) : impl_(std::make_shared<impl>(sys, std::move(cfg))) {
+  // The counters in the inspector's /metrics (while this node lives).
+  troupe::detail::system_access::add_metrics(sys, this, [me = impl_.get()](std::string& out) {
+    const auto put = [&out](const char* name, const char* type, const char* help, std::uint64_t v) {
+      out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n" + name + " " +
+             std::to_string(v) + "\n";
+    };
+    constexpr auto r = std::memory_order_relaxed;
+    put("troupe_net_connections_opened_total", "counter", "Connections accepted or dialled.", me->counts.opened.load(r));
+    put("troupe_net_connections", "gauge", "Connections open now.", me->counts.open.load(r));
+    put("troupe_net_connections_dropped_total", "counter", "Connections closed by this node for a logged reason.",
+        me->counts.dropped.load(r));
+    put("troupe_net_reconnects_total", "counter", "Redials of lost connections.", me->counts.reconnects.load(r));
+    put("troupe_net_frames_sent_total", "counter", "Frames sent.", me->counts.frames_out.load(r));
+    put("troupe_net_frames_received_total", "counter", "Frames received.", me->counts.frames_in.load(r));
+    put("troupe_net_sent_bytes_total", "counter", "Bytes of frames sent.", me->counts.bytes_out.load(r));
+    put("troupe_net_received_bytes_total", "counter", "Bytes received.", me->counts.bytes_in.load(r));
+  });
+}
 
 void node::publish(const actor& a, std::string name) {
   if (!a) throw std::invalid_argument("troupe::net: publish needs an actor");
@@ -1384,7 +1422,15 @@ future<actor> node::lookup(node_id peer, std::string name) {
 }
 
 node::~node() {
+  troupe::detail::system_access::remove_metrics(impl_->sys, this);
   impl_->net->stop();  // no handler runs after this: the connections can go with impl_
+}
+
+node_stats node::stats() const noexcept {
+  constexpr auto r = std::memory_order_relaxed;
+  const auto& c = impl_->counts;
+  return {c.opened.load(r),     c.open.load(r),      c.dropped.load(r),  c.reconnects.load(r),
+          c.frames_out.load(r), c.frames_in.load(r), c.bytes_out.load(r), c.bytes_in.load(r)};
 }
 
 node_id node::id() const noexcept { return impl_->sys.node(); }

@@ -692,6 +692,21 @@ TEST_CASE("the inspector is off unless asked for; a bad address is the caller's 
     CHECK_FALSE(sys.tracing_stats().enabled);  // (records for the inspector, but no trace file)
   }
   {
+    // A trace file from the environment that cannot be made does not turn the inspector off.
+    ::setenv("TROUPE_TRACE", "/nonexistent-dir/x.trace", 1);
+    actor_system sys{inspected()};
+    ::unsetenv("TROUPE_TRACE");
+    const auto [port, token] = parse_url(sys.inspector_url());
+    auto a = sys.spawn([](actor_base& self) -> behavior {
+      self.set_name("seen");
+      return {[](int x) { return x; }};
+    });
+    CHECK(request<int>(a, 3).get().value() == 3);
+    sys.shutdown();
+    CHECK(get(port, "/api/actors", token).body.find("\"seen\"") != std::string::npos);
+    CHECK_FALSE(sys.tracing_stats().enabled);
+  }
+  {
     ::setenv("TROUPE_INSPECT", "nonsense", 1);
     actor_system sys{two_workers()};
     ::unsetenv("TROUPE_INSPECT");

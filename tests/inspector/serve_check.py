@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """An example run with --inspect serves the inspector (issue 13).
 
-usage: serve_check.py EXAMPLE [ARGS...]
+usage: serve_check.py [--expect-metric NAME] [--server] EXAMPLE [ARGS...]
 
 Starts EXAMPLE --inspect 127.0.0.1:0 ARGS, takes the inspector's address from the line the
 system logs at start, checks that a request without the token gets 401, that /api/actors lists
-the example's actors and /metrics answers, then interrupts it (Ctrl-C): the example, which keeps
-serving after its run until then, must exit 0 with its invariant ok.
+the example's actors and /metrics answers (with NAME above 0). Then it waits for the end of the
+run, after which the example keeps serving (it prints "inspector: ADDRESS"), and interrupts it
+(Ctrl-C): it must exit 0 with its invariant ok. With --server, the example is a server that runs
+until interrupted: it is interrupted at once.
 """
 import json
 import re
@@ -36,9 +38,19 @@ def get(url, token=None):
 
 
 def main():
-    if len(sys.argv) < 2:
-        fail("usage: serve_check.py EXAMPLE [ARGS...]")
-    cmd = [sys.argv[1], "--inspect", "127.0.0.1:0"] + sys.argv[2:]
+    args = sys.argv[1:]
+    expect = []
+    server = False
+    while args and args[0] in ("--expect-metric", "--server"):
+        if args[0] == "--server":
+            server = True
+            args = args[1:]
+        else:
+            expect.append(args[1])
+            args = args[2:]
+    if not args:
+        fail("usage: serve_check.py [--expect-metric NAME] [--server] EXAMPLE [ARGS...]")
+    cmd = [args[0], "--inspect", "127.0.0.1:0"] + args[1:]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     found = threading.Event()
     address = {}
@@ -52,9 +64,13 @@ def main():
                 address["base"], address["token"] = m.group(1), m.group(2)
                 found.set()
 
+    finished = threading.Event()  # the run is over; the example serves until interrupted
+
     def read_out():
         for line in p.stdout:
             out_lines.append(line)
+            if line.startswith("inspector: "):
+                finished.set()
 
     readers = [threading.Thread(target=read_err, daemon=True), threading.Thread(target=read_out, daemon=True)]
     for t in readers:
@@ -82,6 +98,12 @@ def main():
         status, body = get(base + "metrics", token)
         if status != 200 or "troupe_messages_processed_total" not in body:
             fail("/metrics answered %d" % status)
+        for name in expect:  # (a counter the example must have moved by now)
+            m = re.search(r"^%s (\d+)$" % re.escape(name), body, re.M)
+            if not m or int(m.group(1)) == 0:
+                fail("/metrics has no %s above 0" % name)
+        if not server and not finished.wait(120):
+            fail("the run did not end in 120 s (no \"inspector: \" line)")
         p.send_signal(signal.SIGINT)
         rc = p.wait(120)
     finally:

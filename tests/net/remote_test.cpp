@@ -36,6 +36,25 @@ TEST_CASE("a looked-up remote actor answers requests like a local one", "[net][r
   CHECK(*total == 6);
 }
 
+TEST_CASE("a node counts its connections, frames and bytes", "[net][remote]") {
+  pair_of_nodes p;
+  const net::node_stats before = p.a->stats();
+  CHECK(before.connections_opened == 1);
+  CHECK(before.connections_open == 1);
+  CHECK(before.frames_sent >= 3);  // (hello, proof, lookup at least)
+  REQUIRE(request<std::int32_t>(p.remote, add{2, 3}, prompt).get().value() == 5);
+  const net::node_stats a = p.a->stats(), b = p.b->stats();
+  CHECK(a.frames_sent > before.frames_sent);
+  CHECK(a.bytes_sent > before.bytes_sent);
+  // What one side sent, the other received (every frame it sent has arrived: the reply came
+  // after them all, on the same connection).
+  CHECK(b.frames_received >= a.frames_sent);
+  CHECK(a.frames_received >= 3);
+  CHECK(b.connections_open == 1);
+  CHECK(a.connections_dropped == 0);
+  CHECK(a.reconnects == 0);
+}
+
 TEST_CASE("messages from one sender to a remote actor keep their order", "[net][remote]") {
   pair_of_nodes p;
   auto sender = p.a_sys.spawn([](actor_base& self, actor to) -> behavior {

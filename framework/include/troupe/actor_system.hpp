@@ -30,11 +30,14 @@
 #include <atomic>
 #include <concepts>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace troupe {
 
@@ -201,7 +204,9 @@ class actor_system {
   std::unique_ptr<detail::inspector_model> inspector_model_;  // (outlives the recorder that feeds it)
   std::unique_ptr<detail::trace_recorder> tracer_owner_;
   std::atomic<detail::trace_recorder*> tracer_{nullptr};  // while it records
-  std::unique_ptr<detail::inspector_server> inspector_;  // (stops before the model goes)
+  std::mutex metrics_m_;  // metrics_: added and removed by other layers, read by the inspector
+  std::vector<std::pair<const void*, std::function<void(std::string&)>>> metrics_;
+  std::unique_ptr<detail::inspector_server> inspector_;  // (stops before the model and metrics_ go)
   std::unique_ptr<timer_service> timers_;
   std::unique_ptr<scheduler> sched_;
   std::unique_ptr<detail::blocking_pool> blocking_;

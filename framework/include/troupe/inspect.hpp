@@ -43,7 +43,7 @@ struct inspect_config {
   duration idle_leak = std::chrono::seconds(60);
 
   // Memory.
-  /// Actors followed one by one (more are counted per type only).
+  /// Actors followed one by one (more are only counted, as `untracked`).
   std::size_t max_actors = 100'000;
   /// Exited actors kept in the view (the most recent).
   std::size_t keep_exited = 1'000;

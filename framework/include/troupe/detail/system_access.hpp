@@ -10,6 +10,9 @@
 #include <troupe/abstract_actor.hpp>
 #include <troupe/actor.hpp>
 
+#include <functional>
+#include <string>
+
 namespace troupe {
 
 class actor_base;
@@ -52,6 +55,11 @@ class system_access {
   static dead_letter_log& dead_letters(actor_system& sys) noexcept;
   /// The system's trace recorder while it records, else null.
   static trace_recorder* tracer(actor_system& sys) noexcept;
+  /// Adds a source of Prometheus metrics to what the inspector's /metrics serves (troupe::net's
+  /// node adds its counters): `append` writes complete metric families (text format 0.0.4),
+  /// on the inspector's thread. Removing it (with the same key) waits for a call in progress.
+  static void add_metrics(actor_system& sys, const void* key, std::function<void(std::string&)> append);
+  static void remove_metrics(actor_system& sys, const void* key) noexcept;
 
   // -- local actors (defined in actor_runtime.cpp) --------------------------------------------
   /// Runs make_behavior on the calling thread. Throws what make_behavior throws, after

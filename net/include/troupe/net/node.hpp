@@ -126,6 +126,17 @@ struct connection_info {
   bool ready;          // the handshake is done
 };
 
+/// What a node has done so far (node::stats(); the inspector's /metrics serves the same as
+/// troupe_net_* metrics). Bytes are those of frames, headers included.
+struct node_stats {
+  std::uint64_t connections_opened = 0;   // accepted or dialled, redials included
+  std::uint64_t connections_open = 0;     // now
+  std::uint64_t connections_dropped = 0;  // closed by this node for a logged reason (malformed input, a stalled peer...)
+  std::uint64_t reconnects = 0;           // redials of a lost connection
+  std::uint64_t frames_sent = 0, frames_received = 0;
+  std::uint64_t bytes_sent = 0, bytes_received = 0;
+};
+
 /// Sent to the actors given to node::monitor_nodes when a connection to `peer` becomes ready.
 struct node_up {
   node_id peer;
@@ -177,6 +188,8 @@ class node {
 
   /// The connections now (blocks briefly for the network thread's answer).
   std::vector<connection_info> connections() const;
+  /// The node's counters (any thread; each is read on its own, not as one snapshot).
+  node_stats stats() const noexcept;
 
   struct impl;  // (public only so that the implementation's own helpers can name it)
 
