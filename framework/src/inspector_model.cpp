@@ -13,58 +13,24 @@ namespace troupe::detail {
 
 namespace fmt = troupe::trace_format;
 
-// -- duration_histogram -------------------------------------------------------------------------
+// -- duration_buckets ---------------------------------------------------------------------------
 
-// Bucket b holds (upper_edge(b - 1), upper_edge(b)]: a duration equal to an edge is counted at
-// most that long, as Prometheus' `le` buckets count.
-int duration_histogram::bucket_of(std::uint64_t ns) noexcept {
+// A duration equal to an edge is counted at most that long, as Prometheus' `le` buckets count.
+int duration_buckets::bucket_of(std::uint64_t ns) noexcept {
   if (ns <= (std::uint64_t{1} << first_octave)) return 0;
   const std::uint64_t v = ns - 1;
   const int octave = std::bit_width(v) - 1;  // 2^octave <= v < 2^(octave + 1)
-  if (octave >= first_octave + octaves) return buckets - 1;
+  if (octave >= first_octave + octaves) return count - 1;
   const int quarter = static_cast<int>((v >> (octave - 2)) & 3);  // the two bits after the top one
   return 1 + (octave - first_octave) * per_octave + quarter;
 }
 
-std::uint64_t duration_histogram::upper_edge(int bucket) noexcept {
+std::uint64_t duration_buckets::upper_edge(int bucket) noexcept {
   if (bucket <= 0) return std::uint64_t{1} << first_octave;
-  if (bucket >= buckets - 1) return UINT64_MAX;
+  if (bucket >= count - 1) return UINT64_MAX;
   const int octave = first_octave + (bucket - 1) / per_octave;
   const int quarter = (bucket - 1) % per_octave;
   return (std::uint64_t{1} << octave) + (std::uint64_t{static_cast<unsigned>(quarter) + 1} << (octave - 2));
-}
-
-void duration_histogram::add(std::uint64_t ns) noexcept {
-  std::uint32_t& c = counts_[static_cast<std::size_t>(bucket_of(ns))];
-  if (c != UINT32_MAX) ++c;
-  ++count_;
-  sum_ += ns;
-  max_ = std::max(max_, ns);
-}
-
-std::uint64_t duration_histogram::quantile(double q) const noexcept {
-  if (count_ == 0) return 0;
-  const auto want = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
-  std::uint64_t seen = 0;
-  for (int b = 0; b < buckets; ++b) {
-    seen += counts_[static_cast<std::size_t>(b)];
-    if (seen >= want) return std::min(upper_edge(b), max_);
-  }
-  return max_;
-}
-
-std::uint64_t duration_histogram::at_most(std::uint64_t ns) const noexcept {
-  std::uint64_t n = 0;
-  for (int b = 0; b < buckets && upper_edge(b) <= ns; ++b) n += counts_[static_cast<std::size_t>(b)];
-  return n;
-}
-
-void duration_histogram::merge(const duration_histogram& o) noexcept {
-  for (std::size_t b = 0; b < counts_.size(); ++b)
-    counts_[b] = static_cast<std::uint32_t>(std::min<std::uint64_t>(UINT32_MAX, std::uint64_t{counts_[b]} + o.counts_[b]));
-  count_ += o.count_;
-  sum_ += o.sum_;
-  max_ = std::max(max_, o.max_);
 }
 
 // -- the model ----------------------------------------------------------------------------------

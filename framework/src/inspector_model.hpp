@@ -14,7 +14,10 @@
 
 #include <troupe/inspect.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
+#include <limits>
 #include <cstdint>
 #include <deque>
 #include <map>
@@ -26,31 +29,70 @@
 
 namespace troupe::detail {
 
-/// Counts of durations in buckets of a quarter octave, from 64 ns to about 4.6 minutes: a
-/// quantile is its bucket's upper edge, at most 25% above the true value, and the Prometheus
-/// buckets are exact (their bounds are bucket edges). A bucket's count saturates at 2^32 - 1.
-class duration_histogram {
- public:
+/// The buckets of a duration_histogram: quarter octaves, from 64 ns to about 4.6 minutes.
+/// Bucket b holds (upper_edge(b - 1), upper_edge(b)].
+struct duration_buckets {
   static constexpr int octaves = 32, per_octave = 4, first_octave = 6;  // 2^6 ns .. 2^38 ns
-  static constexpr int buckets = octaves * per_octave + 2;              // + under and over
+  static constexpr int count = octaves * per_octave + 2;                // + under and over
+  static int bucket_of(std::uint64_t ns) noexcept;
+  static std::uint64_t upper_edge(int bucket) noexcept;
+};
 
-  void add(std::uint64_t ns) noexcept;
+/// Counts of durations in duration_buckets: a quantile is its bucket's upper edge, at most 25%
+/// above the true value, and the Prometheus buckets are exact (their bounds are bucket edges).
+/// `Count` is 32 bits for an actor's own (a bucket saturates at 2^32 - 1) and 64 for the
+/// per-type groups that /metrics exports, whose buckets must keep counting.
+template <class Count>
+class basic_duration_histogram {
+ public:
+  void add(std::uint64_t ns) noexcept {
+    Count& c = counts_[static_cast<std::size_t>(duration_buckets::bucket_of(ns))];
+    if (c != std::numeric_limits<Count>::max()) ++c;
+    ++count_;
+    sum_ += ns;
+    max_ = std::max(max_, ns);
+  }
   std::uint64_t count() const noexcept { return count_; }
   std::uint64_t max() const noexcept { return max_; }
   std::uint64_t sum() const noexcept { return sum_; }
   /// The q-quantile (0 < q <= 1), in ns: the upper edge of the bucket it falls in (0: empty).
-  std::uint64_t quantile(double q) const noexcept;
+  std::uint64_t quantile(double q) const noexcept {
+    if (count_ == 0) return 0;
+    const auto want = static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_)));
+    std::uint64_t seen = 0;
+    for (int b = 0; b < duration_buckets::count; ++b) {
+      seen += counts_[static_cast<std::size_t>(b)];
+      if (seen >= want) return std::min(duration_buckets::upper_edge(b), max_);
+    }
+    return max_;
+  }
   /// How many took at most `ns` (exact at bucket edges, which the Prometheus buckets are).
-  std::uint64_t at_most(std::uint64_t ns) const noexcept;
-  void merge(const duration_histogram& o) noexcept;
+  std::uint64_t at_most(std::uint64_t ns) const noexcept {
+    std::uint64_t n = 0;
+    for (int b = 0; b < duration_buckets::count && duration_buckets::upper_edge(b) <= ns; ++b)
+      n += counts_[static_cast<std::size_t>(b)];
+    return n;
+  }
+  void merge(const basic_duration_histogram& o) noexcept {
+    for (std::size_t b = 0; b < counts_.size(); ++b) {
+      const Count room = std::numeric_limits<Count>::max() - counts_[b];
+      counts_[b] = static_cast<Count>(counts_[b] + std::min<Count>(room, o.counts_[b]));
+    }
+    count_ += o.count_;
+    sum_ += o.sum_;
+    max_ = std::max(max_, o.max_);
+  }
 
-  static int bucket_of(std::uint64_t ns) noexcept;
-  static std::uint64_t upper_edge(int bucket) noexcept;
+  // (Kept for the tests' spelling.)
+  static int bucket_of(std::uint64_t ns) noexcept { return duration_buckets::bucket_of(ns); }
+  static std::uint64_t upper_edge(int bucket) noexcept { return duration_buckets::upper_edge(bucket); }
 
  private:
-  std::array<std::uint32_t, buckets> counts_{};
+  std::array<Count, duration_buckets::count> counts_{};
   std::uint64_t count_ = 0, max_ = 0, sum_ = 0;
 };
+using duration_histogram = basic_duration_histogram<std::uint32_t>;
+using wide_duration_histogram = basic_duration_histogram<std::uint64_t>;
 
 /// One run, as the detail view lists it.
 struct inspected_run {
@@ -111,8 +153,7 @@ struct inspected_lint {
 /// A per actor type (or named actor) aggregate, for /metrics.
 struct inspected_group {
   std::uint64_t actors = 0, running = 0, handled = 0;
-  std::uint64_t depth = 0;  // the sum of its running actors' mailbox depths
-  duration_histogram handler, wait;
+  wide_duration_histogram handler, wait;
 };
 
 /// A copy of the model for one response.

@@ -40,7 +40,8 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 
-json::object latency(const duration_histogram& h) {
+template <class Histogram>
+json::object latency(const Histogram& h) {
   return {{"p50_us", us_of(h.quantile(0.5))}, {"p99_us", us_of(h.quantile(0.99))}, {"max_us", us_of(h.max())},
           {"count", h.count()}};
 }
@@ -243,7 +244,7 @@ void sample(std::string& out, std::string_view name, std::string_view labels, V 
 constexpr std::uint64_t prometheus_bounds_ns[] = {1024, 8192, 65536, 524288, 4194304, 33554432, 268435456,
                                                   2147483648ull, 17179869184ull};
 
-void histogram(std::string& out, const char* name, const std::string& labels, const duration_histogram& h) {
+void histogram(std::string& out, const char* name, const std::string& labels, const wide_duration_histogram& h) {
   for (std::uint64_t b : prometheus_bounds_ns) {
     char le[48];
     std::snprintf(le, sizeof le, "le=\"%.9g\"", static_cast<double>(b) / 1e9);
