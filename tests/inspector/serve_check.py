@@ -11,30 +11,19 @@ run, after which the example keeps serving (it prints "inspector: ADDRESS"), and
 until interrupted: it is interrupted at once.
 """
 import json
+import os
 import re
 import signal
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 
 
-def fail(why):
-    print("inspector serve check: FAILED: " + why)
-    sys.exit(1)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from inspect_client import failer, get  # noqa: E402
 
-
-def get(url, token=None):
-    req = urllib.request.Request(url)
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+fail = failer("inspector serve check")
 
 
 def main():
