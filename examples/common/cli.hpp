@@ -6,12 +6,16 @@
 #include <troupe/actor_system.hpp>
 #include <troupe/actor_system_config.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
+#include <thread>
 #include <utility>
 
+#include <pthread.h>
 #include <unistd.h>
 
 namespace example {
@@ -41,26 +45,48 @@ class cli : public CLI::App {
         ->type_name("HOST:PORT");
   }
 
-  /// `cfg` with what the command line asked for (the trace file, the inspector).
+  /// `cfg` with what the command line asked for (the trace file, the inspector). With
+  /// --inspect, and unless the program handles Ctrl-C itself (it blocked SIGINT already), Ctrl-C
+  /// and SIGTERM are taken by a thread of the example's own, made here before the system's
+  /// threads (which inherit the blocked signals): during the run it ends the program at once,
+  /// as Ctrl-C does; in finish() it ends the wait.
   troupe::actor_system_config config(troupe::actor_system_config cfg = {}) const {
     if (!trace_.empty()) cfg.trace.path = trace_;
-    if (!inspect_.empty()) cfg.inspect.listen = inspect_;
+    if (!inspect_.empty()) {
+      cfg.inspect.listen = inspect_;
+      sigset_t stop = stop_signals(), old;
+      pthread_sigmask(SIG_BLOCK, nullptr, &old);
+      if (!sigismember(&old, SIGINT) && !stopper_ && ::pipe(stop_pipe_) == 0) {
+        pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+        stopper_ = true;
+        std::thread([stop] {
+          int sig = 0;
+          sigwait(&stop, &sig);
+          if (!finishing_.load()) std::_Exit(128 + sig);  // (during the run: stop, as Ctrl-C does)
+          const char b = 1;
+          [[maybe_unused]] const auto n = ::write(stop_pipe_[1], &b, 1);
+        }).detach();
+      }
+    }
     return cfg;
   }
 
   /// Prints the invariant line every example ends with and returns the exit status; with
-  /// --inspect, then keeps the inspector serving until Ctrl-C (or SIGTERM). (During the run,
-  /// Ctrl-C stops the program as usual.)
+  /// --inspect, then keeps the inspector serving until Ctrl-C (or SIGTERM).
   int finish(const troupe::actor_system& sys, bool ok, const char* what) const;
 
  private:
-  // Ctrl-C while finish() waits: the handler writes a byte that finish() reads (on whichever
-  // thread the signal lands; nothing polls).
-  static inline int stop_pipe_[2] = {-1, -1};
-  static void on_stop_signal(int) {
-    const char b = 1;
-    [[maybe_unused]] const auto n = ::write(stop_pipe_[1], &b, 1);
+  static sigset_t stop_signals() {
+    sigset_t s;
+    sigemptyset(&s);
+    sigaddset(&s, SIGINT);
+    sigaddset(&s, SIGTERM);
+    return s;
   }
+  // The stopping thread (one per process) and finish() meet through these.
+  static inline bool stopper_ = false;
+  static inline std::atomic<bool> finishing_{false};
+  static inline int stop_pipe_[2] = {-1, -1};
 
   std::string trace_;
   std::string inspect_;
@@ -74,12 +100,8 @@ inline int report(bool ok, const char* what) {
 
 inline int cli::finish(const troupe::actor_system& sys, bool ok, const char* what) const {
   const int status = report(ok, what);
-  if (inspect_.empty() || sys.inspector_url().empty() || ::pipe(stop_pipe_) != 0) return status;
-  struct sigaction stop {};
-  stop.sa_handler = on_stop_signal;
-  sigemptyset(&stop.sa_mask);
-  ::sigaction(SIGINT, &stop, nullptr);
-  ::sigaction(SIGTERM, &stop, nullptr);
+  if (inspect_.empty() || sys.inspector_url().empty() || !stopper_) return status;
+  finishing_.store(true);
   std::printf("inspector: %s (Ctrl-C to exit)\n", sys.inspector_url().c_str());
   std::fflush(stdout);
   char b = 0;
