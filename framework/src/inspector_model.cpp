@@ -319,7 +319,7 @@ void inspector_model::apply_exit(inspected_actor& a, fmt::exit_category cat, std
             static_cast<double>(q.size()), now);
     }
   }
-  retire_exited(now);
+  retire_exited();
 }
 
 void inspector_model::on_run(const fmt::handled_record& r) {
@@ -468,10 +468,10 @@ void inspector_model::tick(std::uint64_t now) {
   std::erase_if(edges_, [&](const auto& e) {
     return !actors_.count(e.first.first) || !actors_.count(e.first.second);
   });
-  retire_exited(now);
+  retire_exited();
 }
 
-void inspector_model::retire_exited(std::uint64_t) {
+void inspector_model::retire_exited() {
   while (exited_order_.size() > cfg_.keep_exited) {
     const std::uint64_t id = exited_order_.front();
     exited_order_.pop_front();

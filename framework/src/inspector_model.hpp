@@ -83,10 +83,6 @@ class basic_duration_histogram {
     max_ = std::max(max_, o.max_);
   }
 
-  // (Kept for the tests' spelling.)
-  static int bucket_of(std::uint64_t ns) noexcept { return duration_buckets::bucket_of(ns); }
-  static std::uint64_t upper_edge(int bucket) noexcept { return duration_buckets::upper_edge(bucket); }
-
  private:
   std::array<Count, duration_buckets::count> counts_{};
   std::uint64_t count_ = 0, max_ = 0, sum_ = 0;
@@ -201,7 +197,7 @@ class inspector_model final : public trace_observer {
   void tick(std::uint64_t now);  // the lint clock (about once a second)
   void raise(std::string kind, std::uint64_t actor, std::string detail, double value, std::uint64_t now);
   inspected_group& group_of(const inspected_actor& a);
-  void retire_exited(std::uint64_t now);
+  void retire_exited();
   void apply_exit(inspected_actor& a, trace_format::exit_category cat, std::string text, std::uint64_t now);
 
   const inspect_config cfg_;

@@ -166,7 +166,7 @@ TEST_CASE("the inspector's histogram gives quantiles within a quarter octave and
   CHECK(p99 <= 1'000'000);  // (never above the maximum seen)
   // Bucket edges are exact: 65536 ns is one.
   CHECK(h.at_most(65536) == 65);
-  CHECK(detail::duration_histogram::upper_edge(detail::duration_histogram::bucket_of(65536)) == 65536);
+  CHECK(detail::duration_buckets::upper_edge(detail::duration_buckets::bucket_of(65536)) == 65536);
   detail::duration_histogram empty;
   CHECK(empty.quantile(0.5) == 0);
   h.merge(h);
